@@ -1,0 +1,257 @@
+/*
+ * Time: the monotonic clock, sleeping, timers, tickers and the timer heap
+ * the scheduler drives.
+ *
+ * Invariants:
+ *   - a timer is pending exactly when it is in the heap (index >= 0);
+ *   - the heap is a binary min-heap on when; it lives in bookkeeping
+ *     memory, and its timers are pushed as roots (leash__timers_push_roots)
+ *     so that a pending timer keeps its channel or context alive;
+ *   - timer channels have one buffer slot; stop and reset empty it, so that
+ *     no value from before the call is received after it (Go 1.23).
+ * Timer callbacks run on the scheduler's loop and must not block.
+ */
+#include "chan.h"
+#include "time_internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+static struct {
+    leash_timer_t **heap;
+    size_t n, cap;
+} th;
+
+int64_t leash_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * LEASH_SECOND + ts.tv_nsec;
+}
+
+/* ---- The heap ---------------------------------------------------- */
+
+static void heap_set(size_t i, leash_timer_t *t)
+{
+    th.heap[i] = t;
+    t->index = (ptrdiff_t)i;
+}
+
+static void sift_up(size_t i)
+{
+    leash_timer_t *t = th.heap[i];
+
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+
+        if (th.heap[parent]->when <= t->when)
+            break;
+        heap_set(i, th.heap[parent]);
+        i = parent;
+    }
+    heap_set(i, t);
+}
+
+static void sift_down(size_t i)
+{
+    leash_timer_t *t = th.heap[i];
+
+    for (;;) {
+        size_t c = 2 * i + 1;
+
+        if (c >= th.n)
+            break;
+        if (c + 1 < th.n && th.heap[c + 1]->when < th.heap[c]->when)
+            c++;
+        if (t->when <= th.heap[c]->when)
+            break;
+        heap_set(i, th.heap[c]);
+        i = c;
+    }
+    heap_set(i, t);
+}
+
+void leash__timer_start(leash_timer_t *t, int64_t when)
+{
+    if (t->index >= 0)
+        leash__timer_cancel(t);
+    if (th.n == th.cap) {
+        size_t cap = th.cap != 0 ? th.cap * 2 : 64;
+        leash_timer_t **h = leash__xalloc(cap * sizeof *h);
+
+        if (th.n != 0)
+            memcpy(h, th.heap, th.n * sizeof *h);
+        leash__xfree(th.heap);
+        th.heap = h;
+        th.cap = cap;
+    }
+    t->when = when;
+    heap_set(th.n++, t);
+    sift_up(th.n - 1);
+}
+
+bool leash__timer_cancel(leash_timer_t *t)
+{
+    size_t i;
+    leash_timer_t *last;
+
+    if (t->index < 0)
+        return false;
+    i = (size_t)t->index;
+    t->index = -1;
+    last = th.heap[--th.n];
+    th.heap[th.n] = NULL;
+    if (i < th.n) {
+        heap_set(i, last);
+        sift_down(i);
+        sift_up((size_t)last->index);
+    }
+    return true;
+}
+
+bool leash__timers_run(int64_t now)
+{
+    bool fired = false;
+
+    while (th.n > 0 && th.heap[0]->when <= now) {
+        leash_timer_t *t = th.heap[0];
+
+        leash__timer_cancel(t);
+        if (t->period > 0)
+            leash__timer_start(t, t->when + t->period > now
+                                      ? t->when + t->period
+                                      : now + t->period);
+        t->fire(t, now);
+        fired = true;
+    }
+    return fired;
+}
+
+int64_t leash__timers_next(void)
+{
+    return th.n > 0 ? th.heap[0]->when : -1;
+}
+
+void leash__timers_push_roots(void (*push)(void *lo, void *hi))
+{
+    if (th.n > 0)
+        push(th.heap, th.heap + th.n);
+}
+
+void leash__timers_each(void (*fn)(void *obj, void *ctx), void *ctx)
+{
+    size_t i;
+
+    for (i = 0; i < th.n; i++)
+        fn(th.heap[i], ctx);
+}
+
+/* ---- Sleep ------------------------------------------------------- */
+
+static void wake_sleeper(leash_timer_t *t, int64_t now)
+{
+    leash__ready(t->arg);
+}
+
+LEASH_PARKS void leash_sleep(int64_t ns)
+{
+    leash_timer_t t;
+
+    leash__init();
+    if (ns <= 0) {
+        leash_yield();
+        return;
+    }
+    memset(&t, 0, sizeof t);
+    t.index = -1;
+    t.fire = wake_sleeper;
+    t.arg = leash__s.cur;
+    leash__timer_start(&t, leash_now() + ns);
+    leash__park(LEASH_WAIT_SLEEP, 0, NULL, 0);
+}
+
+/* ---- Timers and tickers ------------------------------------------ */
+
+static void send_time(leash_timer_t *t, int64_t now)
+{
+    /* A full buffer means the reader is behind: drop, as Go does. */
+    (void)leash__chan_try_send(t->c, &now);
+}
+
+static leash_timer_t *timer_make(int64_t ns, int64_t period)
+{
+    leash_timer_t *t;
+
+    leash__init();
+    t = leash__gc_alloc(sizeof *t);
+    if (t == NULL) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    t->c = leash_chan_make(sizeof(int64_t), 1);
+    if (t->c == NULL)
+        return NULL;
+    t->index = -1;
+    t->period = period;
+    t->fire = send_time;
+    leash__timer_start(t, leash_now() + (ns > 0 ? ns : 0));
+    return t;
+}
+
+leash_timer_t *leash_timer_new(int64_t ns)
+{
+    return timer_make(ns, 0);
+}
+
+leash_timer_t *leash_ticker_new(int64_t period)
+{
+    if (period <= 0) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return timer_make(period, period);
+}
+
+leash_chan_t *leash_timer_chan(const leash_timer_t *t)
+{
+    return t != NULL ? t->c : NULL;
+}
+
+static void drain(leash_timer_t *t)
+{
+    bool ok;
+
+    if (t->c->count > 0)
+        leash__chan_try_recv(t->c, NULL, &ok);
+}
+
+bool leash_timer_stop(leash_timer_t *t)
+{
+    bool pending = leash__timer_cancel(t);
+
+    drain(t);
+    return pending;
+}
+
+bool leash_timer_reset(leash_timer_t *t, int64_t ns)
+{
+    bool pending = leash__timer_cancel(t);
+
+    drain(t);
+    if (t->period > 0) {
+        if (ns <= 0)
+            leash_panic("non-positive interval for ticker reset");
+        t->period = ns;
+    }
+    leash__timer_start(t, leash_now() + (ns > 0 ? ns : 0));
+    return pending;
+}
+
+leash_chan_t *leash_after(int64_t ns)
+{
+    leash_timer_t *t = leash_timer_new(ns);
+
+    return t != NULL ? t->c : NULL;
+}
