@@ -17,6 +17,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define LEASH_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LEASH_ASAN 1
+#endif
+#endif
+
 #define LEASH_NOINLINE __attribute__((noinline))
 /* Keeps a blocking call as a frame of its own in tracebacks. */
 #define LEASH_PARKS __attribute__((noinline, noipa))
@@ -104,6 +112,7 @@ typedef struct leash__g {
     bool leak_reported;       /* in a report already */
     int64_t leak_time;        /* when the analysis proved it leaked */
     bool scan_live;           /* leak analysis: proven live this round */
+    void *asan_fake;          /* AddressSanitizer's fake stack, if any */
 
     struct leash__g *runq_next;
     struct leash__g *all_next, *all_prev;
@@ -202,6 +211,15 @@ void leash__mem_init(void);
 
 /* Runs on a goroutine right after the switch to it (sched.c). */
 void leash__after_switch(void);
+
+/*
+ * AddressSanitizer must be told of every stack switch: leash__fiber_enter
+ * before switching to the stack [lo, hi) (save is NULL when the current
+ * stack is abandoned for good), leash__fiber_entered right after arriving.
+ * Both are empty in other builds.
+ */
+void leash__fiber_enter(void **save, const void *lo, const void *hi);
+void leash__fiber_entered(void *save);
 
 /*
  * Take the first waiter of q that can still be woken: a select waiter whose

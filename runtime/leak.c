@@ -427,7 +427,8 @@ static void analyse(void)
 
 /* ---- Running on a stack of its own ------------------------------- */
 
-static char *side_hi;
+static struct leash__stack *side_stack;
+static char *side_lo, *side_hi;
 
 static void *call_analyse(void *unused)
 {
@@ -442,23 +443,30 @@ static void side_entry(void *unused)
     /* The collector's lock: GC_is_marked needs it, and nothing may
      * collect while the analysis reads mark bits. */
     GC_call_with_alloc_lock(call_analyse, NULL);
+    leash__fiber_enter(NULL, leash__s.cur->stack_lo, leash__s.cur->stack_hi);
     leash__swap(&dead, &leash__s.cur->sp);
     leash__fatal("runtime: the leak analysis stack was resumed");
 }
 
 void leash__analyse(leash_analysis_stats_t *stats)
 {
+    leash__g_t *cur;
     void *sp;
-    char *lo;
 
     leash__init();
     GC_gcollect();
-    if (side_hi == NULL && leash__stack_get(256 * 1024, &lo, &side_hi) == NULL)
+    if (side_stack != NULL)
+        leash__stack_put(side_stack);
+    side_stack = leash__stack_get(256 * 1024, &side_lo, &side_hi);
+    if (side_stack == NULL)
         leash__fatal("runtime: no memory for the leak analysis stack");
 
     /* Suspend the caller like any goroutine and analyse elsewhere. */
+    cur = leash__s.cur;
     sp = leash__ctx_make(side_hi, side_entry, NULL);
-    leash__swap(&leash__s.cur->sp, &sp);
+    leash__fiber_enter(&cur->asan_fake, side_lo, side_hi);
+    leash__swap(&cur->sp, &sp);
+    leash__fiber_entered(cur->asan_fake);
 
     if (stats != NULL)
         *stats = sc.stats;

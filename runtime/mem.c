@@ -30,14 +30,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define LEASH_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define LEASH_ASAN 1
-#endif
-#endif
-
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t n, size_t size);
 extern void *__libc_realloc(void *p, size_t size);
@@ -182,7 +174,10 @@ static void push_blocks(void)
 
 #ifdef LEASH_ASAN
 
-#include <sanitizer/allocator_interface.h>
+/* Declared here: gcc's headers lack allocator_interface.h. */
+int __sanitizer_install_malloc_and_free_hooks(
+    void (*on_malloc)(const volatile void *p, size_t size),
+    void (*on_free)(const volatile void *p));
 
 static void asan_on_malloc(const volatile void *p, size_t size)
 {

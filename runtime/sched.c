@@ -221,7 +221,37 @@ void *leash__ctx_make(char *hi, void (*fn)(void *), void *arg)
     return w;
 }
 
-/* Runs on the new goroutine right after every switch. */
+#ifdef LEASH_ASAN
+#include <sanitizer/common_interface_defs.h>
+
+void leash__fiber_enter(void **save, const void *lo, const void *hi)
+{
+    __sanitizer_start_switch_fiber(save, lo, (size_t)((const char *)hi -
+                                                      (const char *)lo));
+}
+
+void leash__fiber_entered(void *save)
+{
+    __sanitizer_finish_switch_fiber(save, NULL, NULL);
+}
+#else
+void leash__fiber_enter(void **save, const void *lo, const void *hi)
+{
+}
+
+void leash__fiber_entered(void *save)
+{
+}
+#endif
+
+/* First code of a new goroutine, called by the trampoline. */
+void leash__first_run(void)
+{
+    leash__fiber_entered(NULL);
+    leash__after_switch();
+}
+
+/* Runs on the goroutine switched to, right after every switch. */
 void leash__after_switch(void)
 {
     leash__g_t *d = dying;
@@ -248,7 +278,10 @@ static void switch_to(leash__g_t *next)
                      (long long)prev->id);
     leash__s.cur = next;
     next->state = LEASH_G_RUNNING;
+    leash__fiber_enter(prev->state == LEASH_G_DEAD ? NULL : &prev->asan_fake,
+                       next->stack_lo, next->stack_hi);
     leash__swap(&prev->sp, &next->sp);
+    leash__fiber_entered(prev->asan_fake);
     leash__after_switch();
 }
 

@@ -18,6 +18,10 @@
 #define _GNU_SOURCE
 #include "internal.h"
 
+#ifdef LEASH_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -143,6 +147,10 @@ struct leash__stack *leash__stack_get(size_t size, char **lo, char **hi)
 done:
     *hi = s->map + s->maplen;
     *lo = *hi - s->size;
+#ifdef LEASH_ASAN
+    /* Frames abandoned on a reused stack leave their redzones behind. */
+    ASAN_UNPOISON_MEMORY_REGION(*lo, s->size);
+#endif
     if (!s->guarded)
         *(uint64_t *)*lo = CANARY;
     return s;

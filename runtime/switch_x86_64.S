@@ -64,7 +64,7 @@ leash__trampoline:
 	.cfi_startproc
 	.cfi_undefined rip
 	xorl	%ebp, %ebp
-	callq	leash__after_switch@PLT
+	callq	leash__first_run@PLT
 	movq	%r13, %rdi
 	callq	*%r12
 	callq	leash__goexit@PLT

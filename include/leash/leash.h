@@ -185,7 +185,7 @@ typedef struct leash_cond {
     leash_waitq_t waiters;
     uintptr_t site;
 } leash_cond_t;
-#define LEASH_COND_INIT { { 0 } }
+#define LEASH_COND_INIT { 0 }
 
 /* Unlock m, block until signalled, lock m again. m must be held. */
 void leash_cond_wait(leash_cond_t *c, leash_mutex_t *m);
