@@ -36,6 +36,7 @@
 #include <elfutils/libdwfl.h>
 #include <inttypes.h>
 #include <link.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <unistd.h>
@@ -46,33 +47,38 @@
 /* ---- Unwinding --------------------------------------------------- */
 
 /*
- * Whether the frame at ip is the kernel's signal trampoline (glibc's
- * __restore_rt: mov $15, %rax; syscall). unw_is_signal_frame cannot tell:
- * libunwind 1.6 answers it for the frame the last step left, later
- * releases for the current one. The code is read only where libunwind has
- * unwind information, so a pc found on a corrupted stack is never read.
+ * The pc a signal handler returns to, that is, the pc of the kernel's
+ * signal frame: the restorer (__restore_rt) that glibc registers with every
+ * handler, read back from any installed one. 0 while no handler is
+ * installed, when no signal frame can exist. Comparing pcs with it costs
+ * nothing and reads no memory; unw_is_signal_frame cannot be used, as
+ * libunwind 1.6 answers it for the frame its last step left and later
+ * releases for the current one, by reading the code at the pc.
  */
-static bool is_sigreturn(unw_cursor_t *cur, unw_word_t ip)
+static uintptr_t sigreturn_pc(void)
 {
-    static const unsigned char code[9] = {
-        0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05,
-    };
-    unw_proc_info_t pi;
+    static uintptr_t restorer;
+    struct sigaction sa;
+    int s;
 
-    if (unw_get_proc_info(cur, &pi) < 0)
-        return false;
-    return memcmp((const void *)ip, code, sizeof code) == 0;
+    for (s = 1; restorer == 0 && s < NSIG; s++) {
+        if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL &&
+            sa.sa_handler != SIG_IGN)
+            restorer = (uintptr_t)sa.sa_restorer;
+    }
+    return restorer;
 }
 
 /*
  * Store the pcs of the frames from the cursor's outward, dropping the
  * first skip. The cursor's frame 0 holds a return address, as do the
  * frames that follow, except the one a signal interrupted: that one is
- * stored plus one (see trace.h). Signal frames are only looked for on the
- * current stack (check_signals): a goroutine never parks in a handler.
+ * stored plus one (see trace.h), and the signal frame before it, at
+ * sigret, not at all. sigret is 0 for a parked stack: a goroutine never
+ * parks inside a handler.
  */
 static int walk(unw_cursor_t *cur, uintptr_t *pcs, int max, int skip,
-                bool check_signals)
+                uintptr_t sigret)
 {
     bool interrupted = false;
     int n = 0;
@@ -83,9 +89,7 @@ static int walk(unw_cursor_t *cur, uintptr_t *pcs, int max, int skip,
 
         if (unw_get_reg(cur, UNW_REG_IP, &ip) < 0 || ip == 0)
             break;
-        sigframe = check_signals && is_sigreturn(cur, ip);
-
-        /* The trampoline is no frame of the program. */
+        sigframe = sigret != 0 && ip == sigret;
         if (!sigframe) {
             if (skip > 0)
                 skip--;
@@ -129,7 +133,7 @@ int leash__trace_saved(const void *saved_sp, uintptr_t *pcs, int max)
      * return address of the call to leash__swap. */
     if (unw_init_local(&cur, &uc) < 0)
         return 0;
-    return walk(&cur, pcs, max, 0, false);
+    return walk(&cur, pcs, max, 0, 0);
 }
 
 /*
@@ -147,7 +151,7 @@ LEASH_NOINLINE int leash__trace_current(uintptr_t *pcs, int max, int skip)
         skip = 0;
     if (unw_getcontext(&uc) != 0 || unw_init_local(&cur, &uc) < 0)
         return 0;
-    return walk(&cur, pcs, max, skip + 1, true);
+    return walk(&cur, pcs, max, skip + 1, sigreturn_pc());
 }
 
 /* ---- Caches ------------------------------------------------------ */

@@ -182,8 +182,8 @@ void leash_waitgroup_done(leash_waitgroup_t *wg);
 void leash_waitgroup_wait(leash_waitgroup_t *wg);
 
 typedef struct leash_cond {
-    leash_waitq_t waiters;
     uintptr_t site;
+    leash_waitq_t waiters;
 } leash_cond_t;
 #define LEASH_COND_INIT { 0 }
 
