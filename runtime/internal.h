@@ -52,7 +52,8 @@ bool leash__wait_is_candidate(enum leash__wait w);
 
 /* Kind of primitive a goroutine waits on. */
 enum leash__prim {
-    LEASH_PRIM_CHAN = 1,
+    LEASH_PRIM_NONE = 0,        /* sleeping: waits on no primitive */
+    LEASH_PRIM_CHAN,
     LEASH_PRIM_MUTEX,
     LEASH_PRIM_RWMUTEX,
     LEASH_PRIM_WAITGROUP,

@@ -45,7 +45,12 @@ static const char *state_name(const leash__g_t *g)
     return leash__gstate_name(g->state);
 }
 
-/* Stack frames without the runtime's internals. */
+/*
+ * Stack frames without the runtime's internals. When the compiler turned
+ * the entry function's last call into a jump, its frame is gone; it is
+ * put back as the outermost frame, at the function's start, so that
+ * reports and allowlists always see it.
+ */
 static void fill_frames(leash__g_t *g, leash_goroutine_t *out)
 {
     uintptr_t pcs[MAX_FRAMES];
@@ -57,11 +62,21 @@ static void fill_frames(leash__g_t *g, leash_goroutine_t *out)
         n = leash__trace_current(pcs, MAX_FRAMES, 2);
     else
         n = leash__trace_saved(g->sp, pcs, MAX_FRAMES);
-    fr = leash__xalloc((size_t)(n > 0 ? n : 1) * sizeof *fr);
+    fr = leash__xalloc((size_t)(n + 1) * sizeof *fr);
     for (i = 0; i < n; i++) {
         if (leash__pc_is_internal(pcs[i]))
             continue;
         frame_of(pcs[i], true, &fr[k++]);
+        /* Go's dumps stop at main.main; so do these. */
+        if (g->id == 1 && strcmp(fr[k - 1].func, "main") == 0)
+            break;
+    }
+    if (g->entry != NULL && n < MAX_FRAMES) {
+        leash_frame_t entry;
+
+        frame_of((uintptr_t)g->entry, false, &entry);
+        if (k == 0 || strcmp(fr[k - 1].func, entry.func) != 0)
+            fr[k++] = entry;
     }
     out->frames = fr;
     out->nframes = k;
@@ -78,6 +93,8 @@ static void fill_prim(leash__g_t *g, leash_goroutine_t *out)
     out->prim_kind = leash__prim_name(g->wait_kind);
     out->prim_addr = (uintptr_t)p;
     switch (g->wait_kind) {
+    case LEASH_PRIM_NONE:
+        break;
     case LEASH_PRIM_CHAN:
         frame_of(((const leash_chan_t *)p)->site, true,
                  &out->prim_site);

@@ -4,9 +4,11 @@
  * a deadlock.
  *
  * One OS thread runs every goroutine (1:N). The thread's own stack is
- * goroutine 1. Every switch goes through switch_to(); a later M:N scheduler
- * would lock the run queue and each primitive's wait queue there, without
- * changing the public API.
+ * goroutine 1. Every switch goes through switch_to(). A later M:N
+ * scheduler keeps the public API: it adds a lock to the run queue, and to
+ * each primitive a lock held from its check-and-enqueue until the waiter is
+ * parked (released by the park, as Go's gopark does with its unlock
+ * function).
  *
  * Invariants:
  *   - exactly one goroutine is RUNNING: leash__s.cur;
@@ -80,6 +82,7 @@ bool leash__wait_is_candidate(enum leash__wait w)
 const char *leash__prim_name(enum leash__prim p)
 {
     switch (p) {
+    case LEASH_PRIM_NONE: return "none";
     case LEASH_PRIM_CHAN: return "channel";
     case LEASH_PRIM_MUTEX: return "mutex";
     case LEASH_PRIM_RWMUTEX: return "rwmutex";
@@ -292,6 +295,9 @@ void leash__ready(leash__g_t *g)
     if (g->state == LEASH_G_LEAKED)
         leash__fatal("runtime: goroutine %lld was reported leaked and "
                      "is being woken: a false leak", (long long)g->id);
+    if (g->state == LEASH_G_RUNNABLE)
+        leash__fatal("runtime: goroutine %lld made runnable twice",
+                     (long long)g->id);
     g->state = LEASH_G_RUNNABLE;
     g->wait = LEASH_WAIT_NONE;
     g->nwait_prims = 0;
@@ -438,6 +444,8 @@ LEASH_PARKS void leash__park(enum leash__wait w, enum leash__prim kind,
     g->nwait_prims = nprims;
     g->park_time = leash_now();
     schedule();
+    /* Not a tail call: the park stays a frame in tracebacks. */
+    __asm__ volatile("");
 }
 
 LEASH_PARKS void leash__park1(enum leash__wait w, enum leash__prim kind,
@@ -448,19 +456,27 @@ LEASH_PARKS void leash__park1(enum leash__wait w, enum leash__prim kind,
     g->wait_one = prim;
     leash__park(w, kind, prim != NULL ? &g->wait_one : NULL,
                 prim != NULL ? 1 : 0);
+    __asm__ volatile("");
 }
 
 size_t leash_settle(int64_t max_ns)
 {
     int64_t deadline;
+    long rounds;
 
     leash__init();
     deadline = leash_now() + (max_ns > 0 ? max_ns : 0);
-    for (;;) {
+
+    /* Bounded both ways: goroutines that keep yielding (two settlers, a
+     * polling loop) stop it once the deadline has passed and it has let
+     * everyone run a fair number of rounds. */
+    for (rounds = 0;; rounds++) {
         int64_t when;
 
         leash__timers_run(leash_now());
         if (leash__s.runq_head != NULL) {
+            if (rounds >= 10000 && leash_now() >= deadline)
+                break;
             leash_yield();
             continue;
         }

@@ -34,6 +34,8 @@
 #define SYNC_LOCK(p)   ((void)(p))
 #define SYNC_UNLOCK(p) ((void)(p))
 
+/* leash__waiter_t.flags of rwmutex waiters, so a report can tell them
+ * apart without knowing which queue a waiter is on. */
 enum { RW_READER = 1, RW_WRITER = 2 };
 
 /*

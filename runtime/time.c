@@ -169,7 +169,7 @@ LEASH_PARKS void leash_sleep(int64_t ns)
     t.fire = wake_sleeper;
     t.arg = leash__s.cur;
     leash__timer_start(&t, leash_now() + ns);
-    leash__park(LEASH_WAIT_SLEEP, 0, NULL, 0);
+    leash__park(LEASH_WAIT_SLEEP, LEASH_PRIM_NONE, NULL, 0);
 }
 
 /* ---- Timers and tickers ------------------------------------------ */

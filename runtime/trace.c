@@ -27,6 +27,16 @@
  * load and unload counters (dl_iterate_phdr) are compared on every lookup:
  * a new object is reported to dwfl again, and an unloaded one empties the
  * frame cache, since its addresses may be reused by the next dlopen.
+ *
+ * Known shortcomings:
+ *   - TODO: inlined calls get no frames of their own. A pc in code inlined
+ *     from g into f is reported as f with g's file and line; Go lists g
+ *     too. DWARF's inlined-subroutine entries (dwarf_getscopes) have it.
+ *   - libunwind does not validate the reads that CFI directs: a stack the
+ *     program overwrote can make the walk fault instead of stop.
+ *   - A step costs about 0.8 us, most of it in the sigprocmask calls with
+ *     which libunwind 1.6 guards its global cache. unw_backtrace's fast
+ *     path (tens of ns a frame) only starts from the running context.
  */
 #define _GNU_SOURCE
 #include "internal.h"

@@ -51,10 +51,12 @@ int64_t leash_goid(void);
 int leash_set_stack_size(size_t bytes);
 
 /*
- * Run the scheduler until no goroutine other than the caller is runnable,
- * for at most max_ns of blocking in timers (0: do not wait for timers).
- * Used by the harness to let goroutines that are about to finish finish.
- * Result: the number of goroutines other than the caller still alive.
+ * Run the other goroutines until none is runnable, waiting for timers due
+ * within max_ns (0: none). Goroutines that never stop running (a polling
+ * loop, another settler) end it once max_ns has passed and each has had
+ * 10 000 turns. The harness uses it to let goroutines about to finish
+ * finish. Result: the number of goroutines other than the caller still
+ * alive, leaked ones included.
  */
 size_t leash_settle(int64_t max_ns);
 
