@@ -1,0 +1,3 @@
+module leashcorpus
+
+go 1.26
