@@ -457,8 +457,11 @@ static void resolve(struct entry *e, uintptr_t pc, bool is_return)
     e->is_return = is_return;
     e->used = true;
     e->f.pc = pc;
-    /* Symbol versions ("memcpy@@GLIBC_2.14") are no part of the name. */
-    e->f.func = name != NULL ? intern_n(name, strcspn(name, "@")) : "?";
+    /* Symbol versions ("memcpy@@GLIBC_2.14") and the suffixes of the
+     * compiler's clones ("work.constprop.0", "work.cold") are no part of
+     * the name a user wrote or an allowlist names: C identifiers have no
+     * dots. */
+    e->f.func = name != NULL ? intern_n(name, strcspn(name, "@.")) : "?";
     e->f.file = intern(file);
     e->f.line = file != NULL ? line : 0;
     e->f.offset = name != NULL ? pc - start : 0;

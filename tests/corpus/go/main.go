@@ -17,7 +17,14 @@
 // variant such as "15b".
 //
 // Build it with GOEXPERIMENT=goroutineleakprofile; without it the profile
-// does not exist and the program exits with status 2.
+// does not exist and the program exits with status 2. Exit status 1: the
+// profile could not be written or parsed; 3: no twin of that scenario.
+//
+// The entry function is the bottom frame of a leaked goroutine's stack
+// without "main." (closures would read "outer.func1"; the twins start
+// none), the wait reason the header's bracket text without " (leaked)".
+// README.md has the conventions, DISAGREEMENTS.md the scenarios where Go
+// and leash differ.
 package main
 
 import (
