@@ -21,4 +21,7 @@ cmake --build build/asan -j "$jobs"
 ASAN_OPTIONS=detect_leaks=0 ctest --test-dir build/asan --output-on-failure \
       -j "$jobs"
 
+echo "== the corpus against Go's leak profile (when Go is installed)"
+bash ci/compare-corpus.sh --optional build/ci
+
 echo "== all tests passed"
