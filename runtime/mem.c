@@ -267,6 +267,13 @@ void *valloc(size_t size)
     return memalign((size_t)sysconf(_SC_PAGESIZE), size);
 }
 
+void *pvalloc(size_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
+    return memalign(page, (size + page - 1) & ~(page - 1));
+}
+
 #endif
 
 /* ---- The collector's roots --------------------------------------- */
