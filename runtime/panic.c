@@ -67,7 +67,7 @@ void leash__dump_all(FILE *out)
 
     /* The current goroutine first, as Go does, then by id order of the
      * registry (newest first). */
-    if (leash__s.cur != NULL)
+    if (leash__s.cur != NULL && leash__s.cur->state != LEASH_G_DEAD)
         leash__dump_g(out, leash__s.cur, NULL);
     for (g = leash__s.all; g != NULL; g = g->all_next)
         if (g != leash__s.cur)
@@ -101,6 +101,7 @@ _Noreturn void leash_panic(const char *fmt, ...)
 {
     va_list ap;
 
+    leash__init();
     va_start(ap, fmt);
     leash__vpanic(fmt, ap);
 }

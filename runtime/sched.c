@@ -183,6 +183,7 @@ int leash_set_stack_size(size_t bytes)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
 
+    leash__init();
     if (bytes < 64 * 1024 || bytes > ((size_t)1 << 32)) {
         errno = EINVAL;
         return -1;
@@ -503,6 +504,10 @@ void leash__waitq_push(leash_waitq_t *q, leash__waiter_t *w)
 
 void leash__waitq_remove(leash_waitq_t *q, leash__waiter_t *w)
 {
+    /* Not queued: a stale select waiter that leash__waitq_take already
+     * popped and dropped. Unlinking it would overwrite head and tail. */
+    if (w->prev == NULL && q->head != w)
+        return;
     if (w->prev != NULL)
         w->prev->next = w->next;
     else

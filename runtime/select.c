@@ -137,5 +137,8 @@ LEASH_PARKS int leash_select(leash_case_t *cases, size_t n, bool has_default)
                     LEASH_PRIM_CHAN, NULL, 0);
         leash__fatal("runtime: a select with no channels woke up");
     }
-    return select_block(cases, n, n_live);
+    i = (size_t)select_block(cases, n, n_live);
+    /* Not a tail call: leash_select stays a frame in tracebacks. */
+    __asm__ volatile("");
+    return (int)i;
 }

@@ -86,11 +86,16 @@ static void on_segv(int sig, siginfo_t *si, void *uc)
 
 static void install_handler(void)
 {
-    static char altstack[64 * 1024];
-    stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
+    /* Symbolizing with libdw takes well over 64 KiB of stack. Mapped,
+     * not static, so the leak analysis does not scan it as a root. */
+    size_t size = 1024 * 1024;
+    void *alt = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    stack_t ss = { .ss_sp = alt, .ss_size = size };
     struct sigaction sa;
 
-    sigaltstack(&ss, NULL);
+    if (alt != MAP_FAILED)
+        sigaltstack(&ss, NULL);
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_segv;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
