@@ -130,6 +130,8 @@ leash_context_t *leash_context_with_deadline(leash_context_t *parent,
 leash_context_t *leash_context_with_timeout(leash_context_t *parent,
                                             int64_t ns)
 {
+    /* Start the runtime before reading the clock: starting takes time. */
+    leash__init();
     return derive(parent, leash_now() + ns);
 }
 

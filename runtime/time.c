@@ -242,7 +242,7 @@ bool leash_timer_reset(leash_timer_t *t, int64_t ns)
     drain(t);
     if (t->period > 0) {
         if (ns <= 0)
-            leash_panic("non-positive interval for ticker reset");
+            leash_panic("non-positive interval for Ticker.Reset");
         t->period = ns;
     }
     leash__timer_start(t, leash_now() + (ns > 0 ? ns : 0));
