@@ -70,7 +70,8 @@ static void on_deadline(leash_timer_t *t, int64_t now)
     cancel(t->arg, LEASH_CTX_DEADLINE_EXCEEDED, true);
 }
 
-static leash_context_t *derive(leash_context_t *parent, int64_t deadline)
+static leash_context_t *derive(leash_context_t *parent, int64_t deadline,
+                               uintptr_t site)
 {
     leash_context_t *c;
 
@@ -85,6 +86,7 @@ static leash_context_t *derive(leash_context_t *parent, int64_t deadline)
     c->done = leash_chan_make(0, 0);
     if (c->done == NULL)
         return NULL;
+    c->done->site = site;
     c->parent = parent;
     c->deadline = parent->deadline;
     if (deadline != 0 && (c->deadline == 0 || deadline < c->deadline))
@@ -116,23 +118,26 @@ static leash_context_t *derive(leash_context_t *parent, int64_t deadline)
     return c;
 }
 
-leash_context_t *leash_context_with_cancel(leash_context_t *parent)
+#define CALLER ((uintptr_t)__builtin_return_address(0))
+
+LEASH_NOINLINE leash_context_t *
+leash_context_with_cancel(leash_context_t *parent)
 {
-    return derive(parent, 0);
+    return derive(parent, 0, CALLER);
 }
 
-leash_context_t *leash_context_with_deadline(leash_context_t *parent,
-                                             int64_t deadline)
+LEASH_NOINLINE leash_context_t *
+leash_context_with_deadline(leash_context_t *parent, int64_t deadline)
 {
-    return derive(parent, deadline);
+    return derive(parent, deadline, CALLER);
 }
 
-leash_context_t *leash_context_with_timeout(leash_context_t *parent,
-                                            int64_t ns)
+LEASH_NOINLINE leash_context_t *
+leash_context_with_timeout(leash_context_t *parent, int64_t ns)
 {
     /* Start the runtime before reading the clock: starting takes time. */
     leash__init();
-    return derive(parent, leash_now() + ns);
+    return derive(parent, leash_now() + ns, CALLER);
 }
 
 void leash_context_cancel(leash_context_t *ctx)

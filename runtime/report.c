@@ -168,12 +168,25 @@ static leash_report_t *finish(leash_report_t *r)
     return r;
 }
 
-leash_report_t *leash_find_leaks(void)
+/*
+ * Zero the dead stack below the caller, where the analysis' frames will
+ * lie: their unwritten slots would otherwise hold old pointers of the
+ * caller's finished calls, which a conservative scan takes for live ones.
+ */
+static LEASH_NOINLINE void scrub_stack(void)
+{
+    volatile char pad[16 * 1024];
+
+    memset((char *)pad, 0, sizeof pad);
+}
+
+LEASH_NOINLINE leash_report_t *leash_find_leaks(void)
 {
     leash_report_t *r;
     leash__g_t *g;
     int64_t now;
 
+    scrub_stack();
     leash__analyse(NULL);
     r = leash__xalloc(sizeof *r);
     now = leash_now();

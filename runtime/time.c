@@ -180,7 +180,9 @@ static void send_time(leash_timer_t *t, int64_t now)
     (void)leash__chan_try_send(t->c, &now);
 }
 
-static leash_timer_t *timer_make(int64_t ns, int64_t period)
+/* site: where the user asked for it, which reports name as the
+ * channel's creation site. */
+static leash_timer_t *timer_make(int64_t ns, int64_t period, uintptr_t site)
 {
     leash_timer_t *t;
 
@@ -193,6 +195,7 @@ static leash_timer_t *timer_make(int64_t ns, int64_t period)
     t->c = leash_chan_make(sizeof(int64_t), 1);
     if (t->c == NULL)
         return NULL;
+    t->c->site = site;
     t->index = -1;
     t->period = period;
     t->fire = send_time;
@@ -200,18 +203,19 @@ static leash_timer_t *timer_make(int64_t ns, int64_t period)
     return t;
 }
 
-leash_timer_t *leash_timer_new(int64_t ns)
+LEASH_NOINLINE leash_timer_t *leash_timer_new(int64_t ns)
 {
-    return timer_make(ns, 0);
+    return timer_make(ns, 0, (uintptr_t)__builtin_return_address(0));
 }
 
-leash_timer_t *leash_ticker_new(int64_t period)
+LEASH_NOINLINE leash_timer_t *leash_ticker_new(int64_t period)
 {
     if (period <= 0) {
         errno = EINVAL;
         return NULL;
     }
-    return timer_make(period, period);
+    return timer_make(period, period,
+                      (uintptr_t)__builtin_return_address(0));
 }
 
 leash_chan_t *leash_timer_chan(const leash_timer_t *t)
@@ -249,9 +253,10 @@ bool leash_timer_reset(leash_timer_t *t, int64_t ns)
     return pending;
 }
 
-leash_chan_t *leash_after(int64_t ns)
+LEASH_NOINLINE leash_chan_t *leash_after(int64_t ns)
 {
-    leash_timer_t *t = leash_timer_new(ns);
+    leash_timer_t *t = timer_make(ns, 0,
+                                  (uintptr_t)__builtin_return_address(0));
 
     return t != NULL ? t->c : NULL;
 }
