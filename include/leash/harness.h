@@ -25,8 +25,16 @@
  * not checked.
  *
  * Link with the leash_harness library (CMake: target_link_libraries(t
- * PRIVATE leash_harness)). Each Criterion test runs in a process of its
- * own, so a leak is always charged to the test that made it.
+ * PRIVATE leash_harness)). C only: the macros use C designated
+ * initializers. Each Criterion test runs in a process of its own, so a
+ * leak is always charged to the test that made it.
+ *
+ * The body is a function named <Suite>_<Name>_body, the name reports give
+ * as the creator of the goroutines it starts; it is compiled without tail
+ * calls, so that a leash_go in tail position still names it. Helpers the
+ * body calls keep their frames only if they make no tail calls either:
+ * compile test code with -fno-optimize-sibling-calls for complete stacks
+ * (examples/CMakeLists.txt does).
  *
  *
  * Test macros
@@ -50,7 +58,10 @@
  *     returned and the grace period ended fails the test, leaked or not
  *     (a poller whose ticker still fires, a server still listening), unless
  *     the allowlist allows it. Goroutines started before the body (by
- *     .init) are left out; leaked ones are always checked.
+ *     .init) are left out; leaked ones are always checked. For the
+ *     allowlist's wait: matcher, a goroutine that is not parked on a
+ *     primitive has the wait "sleep" (in leash_sleep) or its state
+ *     ("runnable").
  *
  * LEASH_PARAMETERIZED_TEST(Param, Suite, Name, ...)
  * LEASH_STRICT_PARAMETERIZED_TEST(Param, Suite, Name, ...)
@@ -68,7 +79,8 @@
  *             run_pool(*size);
  *         }
  *
- *     Each parameter is its own test process with its own leak check. The
+ *     Each parameter is its own test process with its own leak check;
+ *     allowlist test: globs see "Suite/Name" for all of them. The
  *     report of parameter i is named <suite>.<name>.<i>.json; the harness
  *     finds i by calling the parameters function again in the test process
  *     and comparing bytes (a parameter equal to none, such as one holding
@@ -109,7 +121,8 @@
  *     allowed: goroutine 7 [chan send] s21_process by leash-allow.yaml:5
  *     (<reason>)
  * at the end of a failure, and as Criterion info messages (shown with
- * --verbose) when the test passes.
+ * --verbose) when the test passes. A parameterized test is named with its
+ * parameter's index: "pool/sizes[2]".
  *
  * Criterion 2.4.1 copies failure messages into its --xml and --json files
  * without escaping them; so that those files stay well-formed, the text
@@ -124,9 +137,11 @@
  *
  * LEASH_MODE=fail|report|off
  *     fail (the default when unset or empty): leaks fail the test.
- *     report: leaks are printed as warnings and written to the JSON
- *     report; the test's result is its own. off: no check at all; the
- *     body still runs as goroutine 1. off also skips the allowlist.
+ *     report: leaks are printed on stderr, each line tagged "[LEAK] ",
+ *     and written to the JSON report; the test's result is its own. (Not
+ *     as Criterion warnings: Criterion exits non-zero after any warning
+ *     unless run with --ignore-warnings.) off: no check and no allowlist;
+ *     the body still runs as goroutine 1.
  * LEASH_STRICT=0|1
  *     1 makes every leash test strict. 0 or unset leaves strictness to the
  *     test and suite macros.
@@ -134,7 +149,8 @@
  *     How long, at most, the harness waits for timers of goroutines that
  *     are still busy before it judges (0 to 600000; default 100). Runnable
  *     goroutines always run until they block or exit; the grace only
- *     bounds waiting for sleeps and timers.
+ *     bounds waiting for sleeps and timers. (A goroutine that never blocks
+ *     keeps the harness waiting until the test's timeout.)
  * LEASH_TIMEOUT=S
  *     The default .timeout in seconds (a decimal number, 0 to 86400; 0
  *     means none) of tests that set none themselves and whose suite sets
@@ -147,14 +163,16 @@
  *     message"; it never allows anything.
  * LEASH_REPORT_DIR=dir
  *     Each checked test writes its JSON report (below) to
- *     dir/<suite>.<name>.json, creating dir if needed, so that a CI step
+ *     dir/<suite>.<name>.json (dir/<suite>.<name>.<i>.json for parameter
+ *     i), creating dir if needed (one level), so that a CI step
  *     can collect the reports after Criterion's workers are done. A
  *     report that cannot be written fails the test.
  * LEASH_TODAY=YYYY-MM-DD
  *     The date expiry dates are compared with, instead of today (UTC).
  *
  * After all tests ran, the Criterion runner process prints one warning per
- * allowlist entry that allowed or matched no goroutine in this run:
+ * allowlist entry that allowed or matched no goroutine in this run (it
+ * does not change the exit status):
  *     [WARN] leash: allowlist entry leash-allow.yaml:12 (<reason>)
  *     matched nothing in this run
  * The runner learns what each test used through the JSON reports, written
@@ -199,7 +217,9 @@
  *   summary      {goroutines, leaked, alive, allowed, not_allowed, expired,
  *                over_max}: alive counts strict mode's goroutines that are
  *                not leaked; not_allowed includes expired and over_max
- *   text         the failure or warning text as printed (null when clean)
+ *   text         the failure or warning text as printed, before the
+ *                character replacements above (null when every goroutine
+ *                found was allowed)
  * FRAME is {func, file (null when unknown), line}. New fields may be
  * added within version 1; a changed meaning makes version 2.
  */
