@@ -268,11 +268,55 @@ static char *subst_dir(char *s, const char *dir, const char *name)
     return s;
 }
 
+/* The path of dir relative to from ("../../src"), both absolute. */
+static char *relative_to(const char *from, const char *dir)
+{
+    size_t common = 0, i;
+    char *out;
+    FILE *f;
+    size_t len;
+
+    /* The longest common prefix ending at a directory boundary. */
+    for (i = 0; from[i] != '\0' && from[i] == dir[i]; i++)
+        if (from[i] == '/')
+            common = i;
+    if (from[i] == '\0' && (dir[i] == '/' || dir[i] == '\0'))
+        common = i;
+    f = open_memstream(&out, &len);
+    cr_assert_not_null(f);
+    for (i = common; from[i] != '\0'; i++)
+        if (from[i] == '/')
+            fputs("../", f);
+    fputs(dir[common] == '/' ? dir + common + 1 : dir + common, f);
+    fclose(f);
+    return out;
+}
+
+/* dir as Criterion may print it from the working directory cwd. */
+static char *subst_rel(char *s, const char *cwd, const char *dir,
+                       const char *name)
+{
+    char *rel = relative_to(cwd, dir), *q, *re;
+
+    if (rel[0] != '\0' && strncmp(rel, "../", 3) == 0) {
+        q = re_quote(rel);
+        cr_assert_geq(asprintf(&re, "%s/", q), 0);
+        cr_assert_geq(asprintf(&q, "%s/", name), 0);
+        s = subst(s, re, q);
+        free(re);
+        free(q);
+    }
+    free(rel);
+    return s;
+}
+
 static char *normalize(const char *text, const char *tmp)
 {
     char *s = strdup(text);
 
     cr_assert_not_null(s);
+    s = subst_rel(s, tmp, LEASH_BIN_DIR, "BUILD");
+    s = subst_rel(s, tmp, LEASH_SRC_DIR, "SRC");
     s = subst_dir(s, tmp, "TMP");
     s = subst_dir(s, LEASH_BIN_DIR, "BUILD");
     s = subst_dir(s, LEASH_SRC_DIR, "SRC");
