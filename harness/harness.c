@@ -315,34 +315,13 @@ static int judge(struct leash__check *c, const leash_report_t *leaks,
 /* Text                                                                 */
 /* ------------------------------------------------------------------ */
 
-static bool same_place(const leash_frame_t *a, const leash_frame_t *b)
-{
-    return a->line == b->line &&
-           (a->func == b->func ||
-            (a->func != NULL && b->func != NULL &&
-             strcmp(a->func, b->func) == 0)) &&
-           (a->file == b->file ||
-            (a->file != NULL && b->file != NULL &&
-             strcmp(a->file, b->file) == 0));
-}
-
-/* One group: same verdict and entry, same wait, stack and creator line
- * (leash_report_print's rule, so both print the same groups). */
+/* One group: same verdict and entry, and the same group for
+ * leash_report_print, so both print the same groups. */
 static bool same_group(const struct leash__judged *x,
                        const struct leash__judged *y)
 {
-    const leash_goroutine_t *a = x->g, *b = y->g;
-    size_t i;
-
-    if (x->verdict != y->verdict || x->entry != y->entry ||
-        a->nframes != b->nframes || a->leaked != b->leaked ||
-        strcmp(wait_of(a), wait_of(b)) != 0 ||
-        !same_place(&a->creator, &b->creator))
-        return false;
-    for (i = 0; i < a->nframes; i++)
-        if (a->frames[i].pc != b->frames[i].pc)
-            return false;
-    return true;
+    return x->verdict == y->verdict && x->entry == y->entry &&
+           leash_goroutine_same_group(x->g, y->g);
 }
 
 /* The line that says why a group is not allowed, if there is more to it

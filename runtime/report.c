@@ -306,22 +306,27 @@ void leash_goroutine_print(FILE *out, const leash_goroutine_t *g)
     print_body(out, g);
 }
 
-static bool same_place(const leash_frame_t *a, const leash_frame_t *b)
+static bool same_str(const char *a, const char *b)
 {
-    return a->line == b->line && strcmp(a->func, b->func) == 0 &&
-           (a->file == b->file ||
-            (a->file != NULL && b->file != NULL &&
-             strcmp(a->file, b->file) == 0));
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
-/* Same wait, same frames, created at the same line (a loop the compiler
- * unrolled creates from several return addresses). */
-static bool same_stack(const leash_goroutine_t *a, const leash_goroutine_t *b)
+static bool same_place(const leash_frame_t *a, const leash_frame_t *b)
+{
+    return a->line == b->line && same_str(a->func, b->func) &&
+           same_str(a->file, b->file);
+}
+
+/* Same state and wait, same frames, created at the same line (a loop the
+ * compiler unrolled creates from several return addresses). */
+bool leash_goroutine_same_group(const leash_goroutine_t *a,
+                                const leash_goroutine_t *b)
 {
     size_t i;
 
     if (a->nframes != b->nframes || a->leaked != b->leaked ||
-        strcmp(a->wait_reason, b->wait_reason) != 0 ||
+        !same_str(a->state, b->state) ||
+        !same_str(a->wait_reason, b->wait_reason) ||
         !same_place(&a->creator, &b->creator))
         return false;
     for (i = 0; i < a->nframes; i++)
@@ -344,14 +349,14 @@ void leash_report_print(FILE *out, const leash_report_t *r)
         if (done[i])
             continue;
         for (j = i + 1; j < r->n; j++)
-            if (!done[j] && same_stack(&r->gs[i], &r->gs[j]))
+            if (!done[j] && leash_goroutine_same_group(&r->gs[i], &r->gs[j]))
                 count++;
         leash_goroutine_print(out, &r->gs[i]);
         if (count > 1) {
             fprintf(out, "... and %zu more goroutines with this stack:",
                     count - 1);
             for (j = i + 1; j < r->n; j++) {
-                if (!done[j] && same_stack(&r->gs[i], &r->gs[j])) {
+                if (!done[j] && leash_goroutine_same_group(&r->gs[i], &r->gs[j])) {
                     done[j] = true;
                     fprintf(out, " %lld", (long long)r->gs[j].id);
                 }

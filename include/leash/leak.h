@@ -91,6 +91,11 @@ void leash_report_print(FILE *out, const leash_report_t *r);
 /* Print one goroutine in the same format. */
 void leash_goroutine_print(FILE *out, const leash_goroutine_t *g);
 
+/* Whether leash_report_print prints a and b as one group: same state,
+ * wait reason and frames, created at the same line. */
+bool leash_goroutine_same_group(const leash_goroutine_t *a,
+                                const leash_goroutine_t *b);
+
 void leash_report_free(leash_report_t *r);
 
 #ifdef __cplusplus
