@@ -77,6 +77,9 @@ static struct scan {
     size_t nedges;
     range_t *work;
     size_t nwork, work_cap;
+    /* Bounds of the stacks and blocks, and of the collector's heap: most
+     * words scanned are not pointers and fall outside both. */
+    uintptr_t known_lo, known_hi, heap_lo, heap_hi;
     leash_analysis_stats_t stats;
 } sc;
 
@@ -232,7 +235,8 @@ static void consider(uintptr_t w)
     sreg_t *s;
     ptrdiff_t bi;
 
-    if (w < 4096)
+    if ((w < sc.heap_lo || w > sc.heap_hi) &&
+        (w < sc.known_lo || w >= sc.known_hi))
         return;
     base = GC_base((void *)w);
     if (base != NULL) {
@@ -382,6 +386,23 @@ static void build_tables(void)
 
     sc.nblocks = leash__blocks_snapshot(&sc.blocks);
     sc.block_marked = leash__xalloc(sc.nblocks + 1);
+
+    sc.known_lo = UINTPTR_MAX;
+    sc.known_hi = 0;
+    if (sc.nstacks > 0) {
+        sc.known_lo = sc.stacks[0].lo;
+        sc.known_hi = sc.stacks[sc.nstacks - 1].hi;
+    }
+    if (sc.nblocks > 0) {
+        const leash__block_t *last = &sc.blocks[sc.nblocks - 1];
+
+        if (sc.blocks[0].base < sc.known_lo)
+            sc.known_lo = sc.blocks[0].base;
+        if (last->base + last->size + 1 > sc.known_hi)
+            sc.known_hi = last->base + last->size + 1;
+    }
+    sc.heap_lo = (uintptr_t)GC_least_plausible_heap_addr;
+    sc.heap_hi = (uintptr_t)GC_greatest_plausible_heap_addr;
 }
 
 static void free_tables(void)
