@@ -18,28 +18,14 @@
 
 #define TESTS_NAMED 5
 
-/* Workflow command data: %, CR and LF are escaped. */
-static void data(FILE *f, const char *s)
+/* Workflow command data: %, CR and LF are escaped; in a property value
+ * (prop) also ":" and ",", which end properties. */
+static void escape(FILE *f, const char *s, bool prop)
 {
     for (; *s != '\0'; s++) {
-        if (*s == '%')
-            fputs("%25", f);
-        else if (*s == '\r')
-            fputs("%0D", f);
-        else if (*s == '\n')
-            fputs("%0A", f);
-        else
-            fputc(*s, f);
-    }
-}
-
-/* A property value: also ":" and ",", which end properties. */
-static void prop(FILE *f, const char *s)
-{
-    for (; *s != '\0'; s++) {
-        if (*s == ':')
+        if (prop && *s == ':')
             fputs("%3A", f);
-        else if (*s == ',')
+        else if (prop && *s == ',')
             fputs("%2C", f);
         else if (*s == '%')
             fputs("%25", f);
@@ -52,6 +38,13 @@ static void prop(FILE *f, const char *s)
     }
 }
 
+/* Write msg, a string from lc_xasprintf, as data, and free it. */
+static void data(FILE *f, char *msg)
+{
+    escape(f, msg, false);
+    free(msg);
+}
+
 /* Start "::level file=...,line=...,title=...::". */
 static void command(FILE *f, const struct lc_run *run, const char *level,
                     const char *file, long line, const char *title)
@@ -59,13 +52,13 @@ static void command(FILE *f, const struct lc_run *run, const char *level,
     fprintf(f, "::%s ", level);
     if (file != NULL) {
         fputs("file=", f);
-        prop(f, lc_rel(run->opts, file));
+        escape(f, lc_rel(run->opts, file), true);
         if (line > 0)
             fprintf(f, ",line=%ld", line);
         fputc(',', f);
     }
     fputs("title=", f);
-    prop(f, title);
+    escape(f, title, true);
     fputs("::", f);
 }
 
@@ -135,68 +128,49 @@ static void site_message(FILE *f, const struct lc_run *run,
                          const struct site *s)
 {
     const struct lc_leak *l = s->first;
-    char *msg, *tests = lc_xstrdup(""), *t;
+    char *tests = lc_xstrdup("");
     size_t i;
 
-    for (i = 0; i < s->ntests && i < TESTS_NAMED; i++) {
-        t = lc_xasprintf("%s%s%s", tests, i > 0 ? ", " : "", s->tests[i]);
-        free(tests);
-        tests = t;
-    }
-    if (s->ntests > TESTS_NAMED) {
-        t = lc_xasprintf("%s and %zu more", tests, s->ntests - TESTS_NAMED);
-        free(tests);
-        tests = t;
-    }
-    msg = lc_xasprintf("%zu %s [%s] in %s %s here (in %s %s)", s->n,
-                       lc_plural(s->n, "goroutine", "goroutines"),
-                       lc_reason(l), l->entry.func,
-                       !l->leaked ? (s->n == 1 ? "is still running"
-                                               : "are still running")
-                                  : (s->n == 1 ? "blocks forever"
-                                               : "block forever"),
-                       lc_plural(s->ntests, "test", "tests"), tests);
-    data(f, msg);
-    free(msg);
+    for (i = 0; i < s->ntests && i < TESTS_NAMED; i++)
+        lc_xappendf(&tests, "%s%s", i > 0 ? ", " : "", s->tests[i]);
+    if (s->ntests > TESTS_NAMED)
+        lc_xappendf(&tests, " and %zu more", s->ntests - TESTS_NAMED);
+    data(f, lc_xasprintf("%zu %s [%s] in %s %s here (in %s %s)", s->n,
+                         lc_plural(s->n, "goroutine", "goroutines"),
+                         lc_reason(l), l->entry.func,
+                         !l->leaked ? (s->n == 1 ? "is still running"
+                                                 : "are still running")
+                                    : (s->n == 1 ? "blocks forever"
+                                                 : "block forever"),
+                         lc_plural(s->ntests, "test", "tests"), tests));
     free(tests);
-    if (l->has_creator && l->creator.file != NULL) {
-        msg = lc_xasprintf("; created by %s at %s:%ld", l->creator.func,
-                           lc_rel(run->opts, l->creator.file),
-                           l->creator.line);
-        data(f, msg);
-        free(msg);
-    }
+    if (l->has_creator && l->creator.file != NULL)
+        data(f, lc_xasprintf("; created by %s at %s:%ld", l->creator.func,
+                             lc_rel(run->opts, l->creator.file),
+                             l->creator.line));
     if (l->has_prim) {
-        msg = l->has_site && l->prim_site.file != NULL
-                  ? lc_xasprintf("; waits on the %s %s at %s:%ld",
-                                 l->prim_kind,
-                                 strcmp(l->prim_kind, "channel") == 0
-                                     ? "made" : "first used",
-                                 lc_rel(run->opts, l->prim_site.file),
-                                 l->prim_site.line)
-                  : lc_xasprintf("; waits on a %s", l->prim_kind);
-        data(f, msg);
-        free(msg);
-        if (l->holder_id != 0) {
-            msg = lc_xasprintf(", held by goroutine %ld", l->holder_id);
-            data(f, msg);
-            free(msg);
-        }
+        data(f, l->has_site && l->prim_site.file != NULL
+                    ? lc_xasprintf("; waits on the %s %s at %s:%ld",
+                                   l->prim_kind,
+                                   strcmp(l->prim_kind, "channel") == 0
+                                       ? "made" : "first used",
+                                   lc_rel(run->opts, l->prim_site.file),
+                                   l->prim_site.line)
+                    : lc_xasprintf("; waits on a %s", l->prim_kind));
+        if (l->holder_id != 0)
+            data(f, lc_xasprintf(", held by goroutine %ld", l->holder_id));
     }
-    if (l->has_matched && l->verdict != LC_NOT_ALLOWED) {
-        msg = lc_xasprintf("; %s%s%s (%s:%ld: %s)",
-                           lc_verdict_name(l->verdict),
-                           l->matched.expires != NULL &&
-                                   l->verdict == LC_EXPIRED
-                               ? " on " : "",
-                           l->matched.expires != NULL &&
-                                   l->verdict == LC_EXPIRED
-                               ? l->matched.expires : "",
-                           lc_rel(run->opts, l->matched.file),
-                           l->matched.line, l->matched.reason);
-        data(f, msg);
-        free(msg);
-    }
+    if (l->has_matched && l->verdict != LC_NOT_ALLOWED)
+        data(f, lc_xasprintf("; %s%s%s (%s:%ld: %s)",
+                             lc_verdict_name(l->verdict),
+                             l->matched.expires != NULL &&
+                                     l->verdict == LC_EXPIRED
+                                 ? " on " : "",
+                             l->matched.expires != NULL &&
+                                     l->verdict == LC_EXPIRED
+                                 ? l->matched.expires : "",
+                             lc_rel(run->opts, l->matched.file),
+                             l->matched.line, l->matched.reason));
 }
 
 static void leaks(FILE *f, const struct lc_run *run)
@@ -229,31 +203,20 @@ static void unchecked(FILE *f, const struct lc_run *run)
 
     for (i = 0; i < run->nreports; i++) {
         const struct lc_report *r = &run->reports[i];
-        char *msg;
 
         if (r->verdict != LC_ERROR || r->nleaks > 0)
             continue;
         command(f, run, "error", r->test_file, r->test_line,
                 "leash: no leak check");
-        msg = lc_xasprintf("%s: no leak check ran: %s", r->display,
-                           r->error != NULL ? r->error
-                                            : "(no reason given)");
-        data(f, msg);
+        data(f, lc_xasprintf("%s: no leak check ran: %s", r->display,
+                             r->error != NULL ? r->error
+                                              : "(no reason given)"));
         fputc('\n', f);
-        free(msg);
     }
     for (i = 0; i < run->nmissing; i++) {
-        const struct lc_xml_test *t = run->missing[i].t;
-        char *msg = lc_xasprintf("%s/%s %s (%s), so its leak check never "
-                                 "ran and it wrote no leak report",
-                                 t->suite, t->name,
-                                 lc_xml_status_text(t->status),
-                                 lc_rel(run->opts, t->xml_path));
-
         command(f, run, "error", NULL, 0, "leash: no leak report");
-        data(f, msg);
+        data(f, lc_missing_text(run, run->missing[i].t));
         fputc('\n', f);
-        free(msg);
     }
 }
 
@@ -263,26 +226,21 @@ static void allowances(FILE *f, const struct lc_run *run)
 
     for (i = 0; i < run->nentries; i++) {
         const struct lc_allow_entry *e = &run->entries[i];
-        char *msg;
 
         if (!e->used) {
             command(f, run, "warning", e->file, e->line,
                     "leash: unused allowance");
-            msg = lc_xasprintf("this allowlist entry matched nothing in "
-                               "this run: %s", e->reason);
-            data(f, msg);
+            data(f, lc_xasprintf("this allowlist entry matched nothing in "
+                                 "this run: %s", e->reason));
             fputc('\n', f);
-            free(msg);
         }
         if (e->expired) {
             command(f, run, "warning", e->file, e->line,
                     "leash: allowance expired");
-            msg = lc_xasprintf("expired on %s: %s",
-                               e->expires != NULL ? e->expires : "?",
-                               e->reason);
-            data(f, msg);
+            data(f, lc_xasprintf("expired on %s: %s",
+                                 e->expires != NULL ? e->expires : "?",
+                                 e->reason));
             fputc('\n', f);
-            free(msg);
         }
     }
 }

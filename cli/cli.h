@@ -10,7 +10,8 @@
  *   xml.c          reading Criterion's XML
  *   run.c          the run as a whole: tests without a report, allowlist
  *                  entries used, unused and expired; the verdict
- *   util.c         strings, paths, the frame a goroutine blocks at
+ *   util.c         strings, paths, the frame a goroutine blocks at, the
+ *                  verdict line
  *   summary.c      `leash check`
  *   markdown.c     `leash markdown`
  *   annotations.c  `leash annotations`
@@ -247,6 +248,10 @@ char *lc_xstrdup(const char *s);
 char *lc_xasprintf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
+/* Append the formatted text to *s, a string from the functions above. */
+void lc_xappendf(char **s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* path relative to root when it lies under root, else path itself.
  * The result points into path; NULL stays NULL. */
 const char *lc_rel(const struct lc_opts *o, const char *path);
@@ -267,6 +272,18 @@ const char *lc_xml_status_text(enum lc_xml_status s);
 
 /* "1 goroutine" / "3 goroutines". */
 const char *lc_plural(size_t n, const char *one, const char *many);
+
+/* Why test t has no report ("suite/name crashed (file), so its leak check
+ * never ran..."), in a fresh string. */
+char *lc_missing_text(const struct lc_run *run, const struct lc_xml_test *t);
+
+/*
+ * The verdict of the run in one line without its newline: ok or fail,
+ * then "3 tests, no goroutine leaks outside the allowlist" or what
+ * failed.
+ */
+void lc_print_verdict(FILE *f, const struct lc_run *run, const char *ok,
+                      const char *fail);
 
 /* Open opts->output for writing, or stdout. NULL after an error message. */
 FILE *lc_open_output(const struct lc_opts *o);

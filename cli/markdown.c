@@ -98,37 +98,6 @@ static void location(FILE *f, const struct lc_run *run,
     free(loc);
 }
 
-static void verdict_line(FILE *f, const struct lc_run *run)
-{
-    size_t leaky = run->failing - run->errors;
-    const char *sep = "";
-
-    if (run->pass) {
-        fprintf(f, ":white_check_mark: **OK**: %zu %s, no goroutine leaks "
-                "outside the allowlist", run->tests,
-                lc_plural(run->tests, "test", "tests"));
-        if (run->allowed > 0)
-            fprintf(f, " (%zu allowed)", run->allowed);
-        fputs("\n\n", f);
-        return;
-    }
-    fputs(":x: **FAIL**: ", f);
-    if (leaky > 0) {
-        fprintf(f, "%zu of %zu %s leaked goroutines outside the allowlist",
-                leaky, run->tests, lc_plural(run->tests, "test", "tests"));
-        sep = "; ";
-    }
-    if (run->errors > 0) {
-        fprintf(f, "%s%zu %s no leak check", sep, run->errors,
-                lc_plural(run->errors, "test had", "tests had"));
-        sep = "; ";
-    }
-    if (run->nmissing > 0)
-        fprintf(f, "%s%zu %s no leak report", sep, run->nmissing,
-                lc_plural(run->nmissing, "test wrote", "tests wrote"));
-    fputs("\n\n", f);
-}
-
 static void counts(FILE *f, const struct lc_run *run)
 {
     fputs("| Tests | No report | Leaked goroutines | Allowed | "
@@ -335,7 +304,9 @@ int lc_cmd_markdown(struct lc_run *run)
     if (f == NULL)
         return LC_EXIT_INPUT;
     fputs("## leash: goroutine leaks\n\n", f);
-    verdict_line(f, run);
+    lc_print_verdict(f, run, ":white_check_mark: **OK**: ",
+                     ":x: **FAIL**: ");
+    fputs("\n\n", f);
     counts(f, run);
     failing_table(f, run);
     entries(f, run);

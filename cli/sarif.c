@@ -514,12 +514,7 @@ json_t *lc_sarif_build(const struct lc_run *run)
     for (i = 0; i < run->nreports; i++)
         add_report(results, notes, run, &run->reports[i]);
     for (i = 0; i < run->nmissing; i++) {
-        const struct lc_xml_test *t = run->missing[i].t;
-        char *text = lc_xasprintf("%s/%s %s (%s), so its leak check never "
-                                  "ran and it wrote no leak report",
-                                  t->suite, t->name,
-                                  lc_xml_status_text(t->status),
-                                  lc_rel(run->opts, t->xml_path));
+        char *text = lc_missing_text(run, run->missing[i].t);
         json_t *note = json_object();
 
         set(note, "level", json_string("error"));

@@ -152,37 +152,6 @@ static void print_entries(FILE *f, const struct lc_run *run)
     }
 }
 
-static void print_verdict(FILE *f, const struct lc_run *run)
-{
-    const char *sep = "";
-    size_t leaky = run->failing - run->errors;
-
-    if (run->pass) {
-        fprintf(f, "leash: OK: %zu %s, no goroutine leaks outside the "
-                "allowlist", run->tests,
-                lc_plural(run->tests, "test", "tests"));
-        if (run->allowed > 0)
-            fprintf(f, " (%zu allowed)", run->allowed);
-        fputc('\n', f);
-        return;
-    }
-    fputs("leash: FAIL: ", f);
-    if (leaky > 0) {
-        fprintf(f, "%zu of %zu %s leaked goroutines outside the allowlist",
-                leaky, run->tests, lc_plural(run->tests, "test", "tests"));
-        sep = "; ";
-    }
-    if (run->errors > 0) {
-        fprintf(f, "%s%zu %s no leak check", sep, run->errors,
-                lc_plural(run->errors, "test had", "tests had"));
-        sep = "; ";
-    }
-    if (run->nmissing > 0)
-        fprintf(f, "%s%zu %s no leak report", sep, run->nmissing,
-                lc_plural(run->nmissing, "test wrote", "tests wrote"));
-    fputc('\n', f);
-}
-
 int lc_cmd_check(struct lc_run *run)
 {
     FILE *f = lc_open_output(run->opts);
@@ -207,7 +176,8 @@ int lc_cmd_check(struct lc_run *run)
         print_entries(f, run);
         fputc('\n', f);
     }
-    print_verdict(f, run);
+    lc_print_verdict(f, run, "leash: OK: ", "leash: FAIL: ");
+    fputc('\n', f);
     if (lc_close_output(run->opts, f) != 0)
         return LC_EXIT_INPUT;
     return run->pass ? LC_EXIT_OK : LC_EXIT_LEAKS;

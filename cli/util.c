@@ -13,26 +13,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void message(const char *prefix, const char *fmt, va_list ap)
+{
+    fputs(prefix, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void lc_error(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("leash: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    message("leash: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 void lc_warn(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("leash: warning: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    message("leash: warning: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 static void out_of_memory(void)
@@ -76,18 +79,38 @@ char *lc_xstrdup(const char *s)
     return p;
 }
 
+static char *xvasprintf(const char *fmt, va_list ap)
+{
+    char *s;
+
+    if (vasprintf(&s, fmt, ap) < 0)
+        out_of_memory();
+    return s;
+}
+
 char *lc_xasprintf(const char *fmt, ...)
 {
     va_list ap;
     char *s;
-    int n;
 
     va_start(ap, fmt);
-    n = vasprintf(&s, fmt, ap);
+    s = xvasprintf(fmt, ap);
     va_end(ap);
-    if (n < 0)
-        out_of_memory();
     return s;
+}
+
+void lc_xappendf(char **s, const char *fmt, ...)
+{
+    va_list ap;
+    char *tail, *t;
+
+    va_start(ap, fmt);
+    tail = xvasprintf(fmt, ap);
+    va_end(ap);
+    t = lc_xasprintf("%s%s", *s, tail);
+    free(*s);
+    free(tail);
+    *s = t;
 }
 
 const char *lc_rel(const struct lc_opts *o, const char *path)
@@ -171,6 +194,43 @@ const char *lc_xml_status_text(enum lc_xml_status s)
 const char *lc_plural(size_t n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
+}
+
+char *lc_missing_text(const struct lc_run *run, const struct lc_xml_test *t)
+{
+    return lc_xasprintf("%s/%s %s (%s), so its leak check never ran and it "
+                        "wrote no leak report", t->suite, t->name,
+                        lc_xml_status_text(t->status),
+                        lc_rel(run->opts, t->xml_path));
+}
+
+void lc_print_verdict(FILE *f, const struct lc_run *run, const char *ok,
+                      const char *fail)
+{
+    size_t leaky = run->failing - run->errors;
+    const char *sep = "";
+
+    if (run->pass) {
+        fprintf(f, "%s%zu %s, no goroutine leaks outside the allowlist", ok,
+                run->tests, lc_plural(run->tests, "test", "tests"));
+        if (run->allowed > 0)
+            fprintf(f, " (%zu allowed)", run->allowed);
+        return;
+    }
+    fputs(fail, f);
+    if (leaky > 0) {
+        fprintf(f, "%zu of %zu %s leaked goroutines outside the allowlist",
+                leaky, run->tests, lc_plural(run->tests, "test", "tests"));
+        sep = "; ";
+    }
+    if (run->errors > 0) {
+        fprintf(f, "%s%zu %s no leak check", sep, run->errors,
+                lc_plural(run->errors, "test had", "tests had"));
+        sep = "; ";
+    }
+    if (run->nmissing > 0)
+        fprintf(f, "%s%zu %s no leak report", sep, run->nmissing,
+                lc_plural(run->nmissing, "test wrote", "tests wrote"));
 }
 
 FILE *lc_open_output(const struct lc_opts *o)
@@ -261,19 +321,13 @@ void lc_free_groups(struct lc_group *g, size_t n)
 
 char *lc_id_list(const struct lc_group *g, size_t max)
 {
-    char *s = lc_xstrdup(""), *t;
+    char *s = lc_xstrdup("");
     size_t i;
 
-    for (i = 0; i < g->n && i < max; i++) {
-        t = lc_xasprintf("%s%s%ld", s, i > 0 ? ", " : "", g->ids[i]);
-        free(s);
-        s = t;
-    }
-    if (g->n > max) {
-        t = lc_xasprintf("%s, ... (%zu in all)", s, g->n);
-        free(s);
-        s = t;
-    }
+    for (i = 0; i < g->n && i < max; i++)
+        lc_xappendf(&s, "%s%ld", i > 0 ? ", " : "", g->ids[i]);
+    if (g->n > max)
+        lc_xappendf(&s, ", ... (%zu in all)", g->n);
     return s;
 }
 

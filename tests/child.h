@@ -7,7 +7,8 @@
  * hang ends as SIGALRM instead of blocking the suite. Its stdout goes to
  * /dev/null. If the function returns, the child exits with status 0.
  *
- * Only for test files; everything is static.
+ * Only for test files (the assert_ helpers need Criterion); everything is
+ * static.
  */
 #ifndef LEASH_TESTS_CHILD_H
 #define LEASH_TESTS_CHILD_H
@@ -15,6 +16,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -35,6 +37,15 @@ struct child_result {
     size_t len;
 };
 
+/* No core files: a child that aborts on purpose must not write one. Also
+ * a Criterion .init for tests that expect a signal. */
+static inline void child_no_core(void)
+{
+    struct rlimit no_core = { 0, 0 };
+
+    setrlimit(RLIMIT_CORE, &no_core);
+}
+
 static inline void child_run(void (*fn)(void), struct child_result *r)
 {
     int fds[2], devnull;
@@ -51,15 +62,13 @@ static inline void child_run(void (*fn)(void), struct child_result *r)
     if (pid < 0)
         abort();
     if (pid == 0) {
-        struct rlimit no_core = { 0, 0 };
-
         close(fds[0]);
         dup2(fds[1], 2);
         close(fds[1]);
         devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0)
             dup2(devnull, 1);
-        setrlimit(RLIMIT_CORE, &no_core);
+        child_no_core();
         signal(SIGALRM, SIG_DFL);
         alarm(CHILD_ALARM);
         fn();
@@ -121,6 +130,20 @@ static inline const char *child_how(const struct child_result *r)
     else
         snprintf(buf, sizeof buf, "status 0x%x", r->status);
     return buf;
+}
+
+/* Assert that the child aborted (SIGABRT). */
+static inline void assert_child_aborted(const struct child_result *r)
+{
+    cr_assert(child_aborted(r), "child ended with %s; stderr:\n%s",
+              child_how(r), r->err);
+}
+
+/* Assert that the child exited with status code. */
+static inline void assert_child_exit(const struct child_result *r, int code)
+{
+    cr_assert_eq(child_exit_code(r), code, "child ended with %s; "
+                 "stderr:\n%s", child_how(r), r->err);
 }
 
 /* Whether line i (from 0) of stderr is exactly want. */

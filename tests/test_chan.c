@@ -15,80 +15,7 @@
 #include "chan.h"
 #include "internal.h"
 #include "trace.h"
-
-#define KEEP __attribute__((noipa))
-#define NO_TAIL() __asm__ volatile("" ::: "memory")
-
-/* ---- Helpers ----------------------------------------------------- */
-
-static leash__g_t *find_g(int64_t id)
-{
-    leash__g_t *g;
-
-    for (g = leash__s.all; g != NULL; g = g->all_next)
-        if (g->id == id)
-            return g;
-    return NULL;
-}
-
-static void assert_parked(int64_t id, enum leash__wait why, const void *prim)
-{
-    leash__g_t *g = find_g(id);
-
-    cr_assert_not_null(g, "goroutine %lld not registered", (long long)id);
-    cr_assert_eq(g->state, LEASH_G_WAITING, "goroutine %lld is %s",
-                 (long long)id, leash__gstate_name(g->state));
-    cr_assert_eq(g->wait, why, "goroutine %lld waits for \"%s\"",
-                 (long long)id, leash__wait_name(g->wait));
-    if (prim == NULL) {
-        cr_assert_eq(g->nwait_prims, 0);
-        return;
-    }
-    cr_assert_eq(g->wait_kind, LEASH_PRIM_CHAN);
-    cr_assert_eq(g->nwait_prims, 1);
-    cr_assert_eq(g->wait_prims[0], prim);
-}
-
-/* A goroutine's view of one operation. */
-struct op {
-    leash_chan_t *c;
-    int64_t value;      /* send: what to send; recv: what arrived */
-    int ok;             /* recv: the result; -1 before it returns */
-    int done;           /* the operation returned */
-    int order;          /* position among finished operations */
-    int *clock;         /* shared counter giving order */
-};
-
-static void do_send(void *arg)
-{
-    struct op *o = arg;
-
-    leash_chan_send(o->c, &o->value);
-    o->done = 1;
-    if (o->clock != NULL)
-        o->order = (*o->clock)++;
-}
-
-static void do_recv(void *arg)
-{
-    struct op *o = arg;
-
-    o->ok = leash_chan_recv(o->c, &o->value);
-    o->done = 1;
-    if (o->clock != NULL)
-        o->order = (*o->clock)++;
-}
-
-static struct op make_op(leash_chan_t *c, int64_t value)
-{
-    struct op o;
-
-    memset(&o, 0, sizeof o);
-    o.c = c;
-    o.value = value;
-    o.ok = -1;
-    return o;
-}
+#include "util.h"
 
 /* ---- Making channels --------------------------------------------- */
 
@@ -129,7 +56,7 @@ Test(chan, unbuffered_receiver_waits_for_sender)
 
     leash_yield();
     cr_assert_eq(r.done, 0);
-    assert_parked(id, LEASH_WAIT_CHAN_RECV, c);
+    assert_parked(id, LEASH_WAIT_CHAN_RECV, LEASH_PRIM_CHAN, c);
 
     leash_chan_send(c, &v);
     v = 0;          /* the value was copied at the send */
@@ -152,7 +79,7 @@ Test(chan, unbuffered_send_blocks_until_receiver_arrives)
     for (i = 0; i < 5; i++)
         leash_yield();
     cr_assert_eq(s.done, 0, "an unbuffered send completed alone");
-    assert_parked(id, LEASH_WAIT_CHAN_SEND, c);
+    assert_parked(id, LEASH_WAIT_CHAN_SEND, LEASH_PRIM_CHAN, c);
     cr_assert_eq(leash_chan_len(c), 0);
 
     cr_assert(leash_chan_recv(c, &v));
@@ -288,7 +215,7 @@ Test(chan, full_buffer_blocks_sender_then_keeps_order)
     id = leash_go(do_send, &s);
     leash_yield();
     cr_assert_eq(s.done, 0);
-    assert_parked(id, LEASH_WAIT_CHAN_SEND, c);
+    assert_parked(id, LEASH_WAIT_CHAN_SEND, LEASH_PRIM_CHAN, c);
 
     cr_assert(leash_chan_recv(c, &v));
     cr_assert_eq(v, 1);
@@ -367,7 +294,7 @@ Test(chan, close_wakes_all_receivers)
     }
     cr_assert_eq(leash_settle(0), N);
     for (i = 0; i < N; i++)
-        assert_parked(ids[i], LEASH_WAIT_CHAN_RECV, c);
+        assert_parked(ids[i], LEASH_WAIT_CHAN_RECV, LEASH_PRIM_CHAN, c);
     leash_chan_close(c);
     cr_assert(c->closed);
     cr_assert_null(c->recvq.head);
@@ -560,8 +487,8 @@ Test(chan, nil_channel_blocks_forever)
 
     cr_assert_eq(leash_settle(0), 2);
     cr_assert_eq(r.done + s.done, 0);
-    assert_parked(rid, LEASH_WAIT_CHAN_RECV_NIL, NULL);
-    assert_parked(sid, LEASH_WAIT_CHAN_SEND_NIL, NULL);
+    assert_parked(rid, LEASH_WAIT_CHAN_RECV_NIL, LEASH_PRIM_CHAN, NULL);
+    assert_parked(sid, LEASH_WAIT_CHAN_SEND_NIL, LEASH_PRIM_CHAN, NULL);
     cr_assert(leash__wait_is_candidate(find_g(rid)->wait));
 }
 

@@ -13,9 +13,7 @@
 
 #include "child.h"
 #include "internal.h"
-
-#define KEEP __attribute__((noipa))
-#define NO_TAIL() __asm__ volatile("" ::: "memory")
+#include "util.h"
 
 #define DEADLOCK_LINE "fatal error: all goroutines are asleep - deadlock!"
 
@@ -26,17 +24,19 @@ static void run(void (*fn)(void))
     child_run(fn, &res);
 }
 
-/* The child aborted, stderr opens with first, an empty line, then the
- * header of the panicking goroutine, whose frames include func. */
-static void expect_panic(const char *first, int64_t goid, const char *func)
+/* Run body in the child: it aborted, stderr opens with first, an empty
+ * line, then the header of the panicking goroutine, whose frames include
+ * func. */
+static void expect_panic(void (*body)(void), const char *first,
+                         int64_t goid, const char *func)
 {
     char header[64], frame[128];
 
+    run(body);
     snprintf(header, sizeof header, "goroutine %lld [running]:",
              (long long)goid);
     snprintf(frame, sizeof frame, "%s(...)", func);
-    cr_assert(child_aborted(&res), "child ended with %s; stderr:\n%s",
-              child_how(&res), res.err);
+    assert_child_aborted(&res);
     cr_assert(child_line_is(&res, 0, first), "want first line \"%s\"; "
               "stderr:\n%s", first, res.err);
     cr_assert(child_line_is(&res, 1, ""), "stderr:\n%s", res.err);
@@ -47,6 +47,22 @@ static void expect_panic(const char *first, int64_t goid, const char *func)
               res.err);
     cr_assert_eq(child_count_lines(&res, header), 1, "stderr:\n%s",
                  res.err);
+}
+
+/* The child exited with status 2 and stderr opens with the deadlock line
+ * and an empty line. */
+static void expect_deadlock(void)
+{
+    assert_child_exit(&res, 2);
+    cr_assert(child_line_is(&res, 0, DEADLOCK_LINE), "stderr:\n%s", res.err);
+    cr_assert(child_line_is(&res, 1, ""), "stderr:\n%s", res.err);
+}
+
+/* The child exited with status 0 and wrote nothing to stderr. */
+static void expect_clean_exit(void)
+{
+    assert_child_exit(&res, 0);
+    cr_assert_eq(res.len, 0, "stderr:\n%s", res.err);
 }
 
 /* ---- Channel panics ---------------------------------------------- */
@@ -63,8 +79,8 @@ static KEEP void send_on_closed_body(void)
 
 Test(panics, send_on_closed_channel)
 {
-    run(send_on_closed_body);
-    expect_panic("panic: send on closed channel", 1, "send_on_closed_body");
+    expect_panic(send_on_closed_body, "panic: send on closed channel", 1,
+                 "send_on_closed_body");
     cr_assert(child_block_has(&res, "goroutine 1 [running]:",
                               "leash_chan_send(...)"), "stderr:\n%s",
               res.err);
@@ -82,8 +98,8 @@ static KEEP void close_closed_body(void)
 
 Test(panics, close_of_closed_channel)
 {
-    run(close_closed_body);
-    expect_panic("panic: close of closed channel", 1, "close_closed_body");
+    expect_panic(close_closed_body, "panic: close of closed channel", 1,
+                 "close_closed_body");
     child_free(&res);
 }
 
@@ -95,11 +111,12 @@ static KEEP void close_nil_body(void)
 
 Test(panics, close_of_nil_channel)
 {
-    run(close_nil_body);
-    expect_panic("panic: close of nil channel", 1, "close_nil_body");
+    expect_panic(close_nil_body, "panic: close of nil channel", 1,
+                 "close_nil_body");
     child_free(&res);
 }
 
+/* Blocks sending on arg; the deadlock tests below use it too. */
 static KEEP void blocked_sender(void *arg)
 {
     int v = 5;
@@ -121,8 +138,8 @@ static KEEP void sender_woken_by_close_body(void)
 
 Test(panics, blocked_sender_woken_by_close)
 {
-    run(sender_woken_by_close_body);
-    expect_panic("panic: send on closed channel", 2, "blocked_sender");
+    expect_panic(sender_woken_by_close_body,
+                 "panic: send on closed channel", 2, "blocked_sender");
     cr_assert(child_block_has(&res, "goroutine 2 [running]:",
                               "created by sender_woken_by_close_body in "
                               "goroutine 1"), "stderr:\n%s", res.err);
@@ -151,9 +168,8 @@ static KEEP void panic_in_goroutine_body(void)
 /* The first goroutine panics on close(nil); the second never runs. */
 Test(panics, panic_names_the_running_goroutine)
 {
-    run(panic_in_goroutine_body);
-    expect_panic("panic: close of nil channel", 2,
-                 "send_closed_in_goroutine");
+    expect_panic(panic_in_goroutine_body, "panic: close of nil channel",
+                 2, "send_closed_in_goroutine");
     cr_assert_eq(child_count_lines(&res, "goroutine 3 [running]:"), 0);
     child_free(&res);
 }
@@ -167,8 +183,8 @@ static KEEP void custom_panic_body(void)
 
 Test(panics, leash_panic_formats_message)
 {
-    run(custom_panic_body);
-    expect_panic("panic: custom 42 message", 1, "custom_panic_body");
+    expect_panic(custom_panic_body, "panic: custom 42 message", 1,
+                 "custom_panic_body");
     child_free(&res);
 }
 
@@ -182,20 +198,12 @@ static KEEP void first_call_panic_body(void)
  * calling goroutine's stack, as its documentation says. */
 Test(panics, leash_panic_as_first_call_prints_stack)
 {
-    run(first_call_panic_body);
-    expect_panic("panic: before anything else", 1, "first_call_panic_body");
+    expect_panic(first_call_panic_body, "panic: before anything else", 1,
+                 "first_call_panic_body");
     child_free(&res);
 }
 
 /* ---- Deadlock ---------------------------------------------------- */
-
-static KEEP void deadlock_sender(void *arg)
-{
-    int v = 1;
-
-    leash_chan_send(arg, &v);
-    NO_TAIL();
-}
 
 static KEEP void deadlock_body(void)
 {
@@ -203,7 +211,7 @@ static KEEP void deadlock_body(void)
     leash_chan_t *b = leash_chan_make(sizeof(int), 0);
     int v;
 
-    leash_go(deadlock_sender, b);
+    leash_go(blocked_sender, b);
     leash_chan_recv(a, &v);
     NO_TAIL();
 }
@@ -211,10 +219,7 @@ static KEEP void deadlock_body(void)
 Test(panics, deadlock_reports_every_goroutine)
 {
     run(deadlock_body);
-    cr_assert_eq(child_exit_code(&res), 2, "child ended with %s; "
-                 "stderr:\n%s", child_how(&res), res.err);
-    cr_assert(child_line_is(&res, 0, DEADLOCK_LINE), "stderr:\n%s", res.err);
-    cr_assert(child_line_is(&res, 1, ""), "stderr:\n%s", res.err);
+    expect_deadlock();
     cr_assert_eq(child_count_lines(&res, "goroutine 1 [chan receive]:"), 1,
                  "stderr:\n%s", res.err);
     cr_assert_eq(child_count_lines(&res, "goroutine 2 [chan send]:"), 1,
@@ -228,7 +233,7 @@ Test(panics, deadlock_reports_every_goroutine)
                               "leash_chan_send(...)"), "stderr:\n%s",
               res.err);
     cr_assert(child_block_has(&res, "goroutine 2 [chan send]:",
-                              "deadlock_sender(...)"), "stderr:\n%s",
+                              "blocked_sender(...)"), "stderr:\n%s",
               res.err);
     cr_assert(child_block_has(&res, "goroutine 2 [chan send]:",
                               "created by deadlock_body in goroutine 1"),
@@ -263,45 +268,59 @@ static KEEP void wait_empty_select(void *arg)
     NO_TAIL();
 }
 
-static KEEP void deadlock_reasons_body(void)
+/* Goroutines 2 to 5, each blocked for good for a reason of its own. */
+static void spawn_waiters(void)
 {
     leash_chan_t *c = leash_chan_make(0, 0);
-    leash_chan_t *d = leash_chan_make(0, 0);
 
     leash_go(wait_select, c);
     leash_go(wait_nil_recv, NULL);
     leash_go(wait_nil_send, NULL);
     leash_go(wait_empty_select, NULL);
+}
+
+static KEEP void deadlock_reasons_body(void)
+{
+    leash_chan_t *d = leash_chan_make(0, 0);
+
+    spawn_waiters();
     leash_chan_send(d, NULL);
     NO_TAIL();
 }
 
+/* The goroutines of deadlock_reasons_body: their headers in the dump, the
+ * function each runs (none for the body) and the call each blocks in. */
+static const char *const reasons_headers[] = {
+    "goroutine 1 [chan send]:",
+    "goroutine 2 [select]:",
+    "goroutine 3 [chan receive (nil chan)]:",
+    "goroutine 4 [chan send (nil chan)]:",
+    "goroutine 5 [select (no cases)]:",
+};
+static const char *const reasons_frames[] = {
+    NULL, "wait_select(...)", "wait_nil_recv(...)",
+    "wait_nil_send(...)", "wait_empty_select(...)",
+};
+static const char *const reasons_calls[] = {
+    "leash_chan_send(...)", "leash_select(...)", "leash_chan_recv(...)",
+    "leash_chan_send(...)", "leash_select(...)",
+};
+#define NREASONS (sizeof reasons_headers / sizeof reasons_headers[0])
+
 static void check_reasons_dump(void)
 {
-    static const char *const headers[] = {
-        "goroutine 1 [chan send]:",
-        "goroutine 2 [select]:",
-        "goroutine 3 [chan receive (nil chan)]:",
-        "goroutine 4 [chan send (nil chan)]:",
-        "goroutine 5 [select (no cases)]:",
-    };
-    static const char *const frames[] = {
-        NULL, "wait_select(...)", "wait_nil_recv(...)",
-        "wait_nil_send(...)", "wait_empty_select(...)",
-    };
     size_t i;
 
-    cr_assert_eq(child_exit_code(&res), 2, "child ended with %s; "
-                 "stderr:\n%s", child_how(&res), res.err);
-    cr_assert(child_line_is(&res, 0, DEADLOCK_LINE), "stderr:\n%s", res.err);
-    cr_assert(child_line_is(&res, 1, ""), "stderr:\n%s", res.err);
-    for (i = 0; i < sizeof headers / sizeof headers[0]; i++) {
-        cr_assert_eq(child_count_lines(&res, headers[i]), 1,
-                     "want one \"%s\"; stderr:\n%s", headers[i], res.err);
-        if (frames[i] != NULL)
-            cr_assert(child_block_has(&res, headers[i], frames[i]),
-                      "no %s under %s; stderr:\n%s", frames[i], headers[i],
-                      res.err);
+    expect_deadlock();
+    for (i = 0; i < NREASONS; i++) {
+        cr_assert_eq(child_count_lines(&res, reasons_headers[i]), 1,
+                     "want one \"%s\"; stderr:\n%s", reasons_headers[i],
+                     res.err);
+        if (reasons_frames[i] != NULL)
+            cr_assert(child_block_has(&res, reasons_headers[i],
+                                      reasons_frames[i]),
+                      "no %s under %s; stderr:\n%s", reasons_frames[i],
+                      reasons_headers[i], res.err);
     }
 }
 
@@ -319,26 +338,15 @@ Test(panics, deadlock_lists_wait_reasons)
 /* The public call each goroutine blocks in is a frame of its own. */
 Test(panics, deadlock_dump_shows_the_blocking_call)
 {
-    static const char *const headers[] = {
-        "goroutine 1 [chan send]:",
-        "goroutine 2 [select]:",
-        "goroutine 3 [chan receive (nil chan)]:",
-        "goroutine 4 [chan send (nil chan)]:",
-        "goroutine 5 [select (no cases)]:",
-    };
-    static const char *const calls[] = {
-        "leash_chan_send(...)", "leash_select(...)", "leash_chan_recv(...)",
-        "leash_chan_send(...)", "leash_select(...)",
-    };
     size_t i;
 
     run(deadlock_reasons_body);
-    cr_assert_eq(child_exit_code(&res), 2, "child ended with %s; "
-                 "stderr:\n%s", child_how(&res), res.err);
-    for (i = 0; i < sizeof headers / sizeof headers[0]; i++)
-        cr_assert(child_block_has(&res, headers[i], calls[i]),
-                  "no %s under %s; stderr:\n%s", calls[i], headers[i],
-                  res.err);
+    assert_child_exit(&res, 2);
+    for (i = 0; i < NREASONS; i++)
+        cr_assert(child_block_has(&res, reasons_headers[i],
+                                  reasons_calls[i]),
+                  "no %s under %s; stderr:\n%s", reasons_calls[i],
+                  reasons_headers[i], res.err);
     child_free(&res);
 }
 
@@ -349,13 +357,9 @@ static KEEP void just_exit(void *arg)
 
 static KEEP void deadlock_on_exit_body(void)
 {
-    leash_chan_t *c = leash_chan_make(0, 0);
     leash_chan_t *d = leash_chan_make(0, 0);
 
-    leash_go(wait_select, c);
-    leash_go(wait_nil_recv, NULL);
-    leash_go(wait_nil_send, NULL);
-    leash_go(wait_empty_select, NULL);
+    spawn_waiters();
     leash_go(just_exit, NULL);
     leash_chan_send(d, NULL);
     NO_TAIL();
@@ -389,9 +393,7 @@ static KEEP void timer_pending_body(void)
 Test(panics, no_deadlock_while_a_timer_is_pending)
 {
     run(timer_pending_body);
-    cr_assert_eq(child_exit_code(&res), 0, "child ended with %s; "
-                 "stderr:\n%s", child_how(&res), res.err);
-    cr_assert_eq(res.len, 0, "stderr:\n%s", res.err);
+    expect_clean_exit();
     child_free(&res);
 }
 
@@ -417,9 +419,7 @@ static KEEP void sleeper_pending_body(void)
 Test(panics, no_deadlock_while_a_goroutine_sleeps)
 {
     run(sleeper_pending_body);
-    cr_assert_eq(child_exit_code(&res), 0, "child ended with %s; "
-                 "stderr:\n%s", child_how(&res), res.err);
-    cr_assert_eq(res.len, 0, "stderr:\n%s", res.err);
+    expect_clean_exit();
     child_free(&res);
 }
 
@@ -460,8 +460,7 @@ static KEEP void stack_overflow_body(void)
 Test(panics, stack_overflow_is_reported)
 {
     run(stack_overflow_body);
-    cr_assert(child_aborted(&res), "child ended with %s; stderr:\n%s",
-              child_how(&res), res.err);
+    assert_child_aborted(&res);
     cr_assert(child_line_is(&res, 0,
                             "fatal error: stack overflow in goroutine 2"),
               "stderr:\n%s", res.err);

@@ -14,44 +14,7 @@
 
 #include "internal.h"
 #include "trace.h"
-
-#define KEEP __attribute__((noipa))
-#define NO_TAIL() __asm__ volatile("" ::: "memory")
-
-/* ---- Helpers ----------------------------------------------------- */
-
-static leash__g_t *find_g(int64_t id)
-{
-    leash__g_t *g;
-
-    for (g = leash__s.all; g != NULL; g = g->all_next)
-        if (g->id == id)
-            return g;
-    return NULL;
-}
-
-#define MAX_EVENTS 128
-
-struct events {
-    int v[MAX_EVENTS];
-    int n;
-};
-
-static void event(struct events *e, int v)
-{
-    if (e->n < MAX_EVENTS)
-        e->v[e->n++] = v;
-}
-
-static void assert_events(const struct events *e, const int *want, int n)
-{
-    int i;
-
-    for (i = 0; i < n && i < e->n; i++)
-        cr_assert_eq(e->v[i], want[i], "event %d is %d, want %d", i,
-                     e->v[i], want[i]);
-    cr_assert_eq(e->n, n, "%d events, want %d", e->n, n);
-}
+#include "util.h"
 
 /* ---- Starting goroutines ----------------------------------------- */
 

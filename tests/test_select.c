@@ -14,21 +14,9 @@
 #include "chan.h"
 #include "child.h"
 #include "internal.h"
-
-#define KEEP __attribute__((noipa))
-#define NO_TAIL() __asm__ volatile("" ::: "memory")
+#include "util.h"
 
 /* ---- Helpers ----------------------------------------------------- */
-
-static leash__g_t *find_g(int64_t id)
-{
-    leash__g_t *g;
-
-    for (g = leash__s.all; g != NULL; g = g->all_next)
-        if (g->id == id)
-            return g;
-    return NULL;
-}
 
 static leash_chan_t *chan64(size_t cap)
 {
@@ -41,29 +29,6 @@ static leash_chan_t *chan64(size_t cap)
 static void send64(leash_chan_t *c, int64_t v)
 {
     leash_chan_send(c, &v);
-}
-
-struct op {
-    leash_chan_t *c;
-    int64_t value;
-    int ok;
-    int done;
-};
-
-static void do_send(void *arg)
-{
-    struct op *o = arg;
-
-    leash_chan_send(o->c, &o->value);
-    o->done = 1;
-}
-
-static void do_recv(void *arg)
-{
-    struct op *o = arg;
-
-    o->ok = leash_chan_recv(o->c, &o->value);
-    o->done = 1;
 }
 
 /* A goroutine running one blocking select over its cases. */
@@ -81,6 +46,16 @@ static void do_select(void *arg)
 
     s->result = leash_select(s->cases, s->n, false);
     s->done = 1;
+}
+
+/* Start s in a goroutine and run until it blocks as the only goroutine
+ * left; return its record. */
+static leash__g_t *park_select(struct sel *s)
+{
+    int64_t id = leash_go(do_select, s);
+
+    cr_assert_eq(leash_settle(0), 1);
+    return find_g(id);
 }
 
 /* ---- Ready cases and default ------------------------------------- */
@@ -144,7 +119,7 @@ Test(select, send_case_into_buffer_and_full_buffer)
 Test(select, send_case_to_waiting_receiver)
 {
     leash_chan_t *c = chan64(0);
-    struct op r = { c, 0, -1, 0 };
+    struct op r = make_op(c, 0);
     int64_t out = 31;
     leash_case_t cs[1] = { LEASH_SEND_CASE(c, &out) };
 
@@ -160,7 +135,7 @@ Test(select, send_case_to_waiting_receiver)
 Test(select, recv_case_from_waiting_sender)
 {
     leash_chan_t *c = chan64(0);
-    struct op s = { c, 64, -1, 0 };
+    struct op s = make_op(c, 64);
     int64_t in = 0;
     leash_case_t cs[1] = { LEASH_RECV_CASE(c, &in) };
 
@@ -213,7 +188,7 @@ Test(select, blocked_select_records_wait)
     leash_chan_t *a = chan64(0), *b = chan64(0);
     struct sel s;
     leash__g_t *g;
-    int64_t id, v;
+    int64_t v;
 
     memset(&s, 0, sizeof s);
     s.cases[0] = LEASH_RECV_CASE(a, &s.vals[0]);
@@ -221,9 +196,7 @@ Test(select, blocked_select_records_wait)
     s.vals[2] = 17;
     s.cases[2] = LEASH_SEND_CASE(b, &s.vals[2]);
     s.n = 3;
-    id = leash_go(do_select, &s);
-    cr_assert_eq(leash_settle(0), 1);
-    g = find_g(id);
+    g = park_select(&s);
     cr_assert_eq(g->state, LEASH_G_WAITING);
     cr_assert_eq(g->wait, LEASH_WAIT_SELECT);
     cr_assert_eq(g->wait_kind, LEASH_PRIM_CHAN);
@@ -242,13 +215,10 @@ Test(select, empty_select_blocks_forever)
 {
     struct sel s;
     leash__g_t *g;
-    int64_t id;
 
     memset(&s, 0, sizeof s);
     s.n = 0;
-    id = leash_go(do_select, &s);
-    cr_assert_eq(leash_settle(0), 1);
-    g = find_g(id);
+    g = park_select(&s);
     cr_assert_eq(g->wait, LEASH_WAIT_SELECT_NO_CASES);
     cr_assert_eq(g->nwait_prims, 0);
     cr_assert_eq(s.done, 0);
@@ -258,15 +228,12 @@ Test(select, all_nil_select_blocks_forever)
 {
     struct sel s;
     leash__g_t *g;
-    int64_t id;
 
     memset(&s, 0, sizeof s);
     s.cases[0] = LEASH_RECV_CASE(NULL, &s.vals[0]);
     s.cases[1] = LEASH_SEND_CASE(NULL, &s.vals[1]);
     s.n = 2;
-    id = leash_go(do_select, &s);
-    cr_assert_eq(leash_settle(0), 1);
-    g = find_g(id);
+    g = park_select(&s);
     cr_assert_eq(g->wait, LEASH_WAIT_SELECT);
     cr_assert_eq(g->nwait_prims, 0);
     cr_assert_eq(s.done, 0);
@@ -384,7 +351,7 @@ Test(select, blocked_recv_case_woken_by_close)
 Test(select, stale_waiter_not_used_by_later_sender)
 {
     leash_chan_t *a = chan64(0), *b = chan64(0);
-    struct op sa = { a, 1, -1, 0 }, sb = { b, 2, -1, 0 };
+    struct op sa = make_op(a, 1), sb = make_op(b, 2);
     int64_t va = -1, vb = -1, v;
     leash_case_t cs[2] = { LEASH_RECV_CASE(a, &va), LEASH_RECV_CASE(b, &vb) };
     int64_t idb;
@@ -403,14 +370,6 @@ Test(select, stale_waiter_not_used_by_later_sender)
     cr_assert_eq(leash_settle(0), 0);
 }
 
-static void recv_into(void *arg)
-{
-    struct op *o = arg;
-
-    o->ok = leash_chan_recv(o->c, &o->value);
-    o->done = 1;
-}
-
 /*
  * The stale waiter is popped by a sender that buffers its value; a
  * receiver drains it and another receiver then queues on b. When the
@@ -420,16 +379,16 @@ static void recv_into(void *arg)
 Test(select, dequeue_of_stale_waiter_keeps_other_waiters)
 {
     leash_chan_t *a = chan64(0), *b = chan64(1);
-    struct op sa = { a, 1, -1, 0 }, sb = { b, 2, -1, 0 };
-    struct op r1 = { b, -1, -1, 0 }, r2 = { b, -1, -1, 0 };
+    struct op sa = make_op(a, 1), sb = make_op(b, 2);
+    struct op r1 = make_op(b, -1), r2 = make_op(b, -1);
     int64_t va = -1, vb = -1;
     leash_case_t cs[2] = { LEASH_RECV_CASE(a, &va), LEASH_RECV_CASE(b, &vb) };
     int64_t id2;
 
     leash_go(do_send, &sa);   /* wakes the select through a */
     leash_go(do_send, &sb);   /* pops the stale waiter, buffers 2 */
-    leash_go(recv_into, &r1); /* takes 2 from the buffer */
-    id2 = leash_go(recv_into, &r2); /* queues on b's recvq */
+    leash_go(do_recv, &r1);   /* takes 2 from the buffer */
+    id2 = leash_go(do_recv, &r2); /* queues on b's recvq */
     cr_assert_eq(leash_select(cs, 2, false), 0);
     cr_assert_eq(va, 1);
     cr_assert_eq(vb, -1);
@@ -453,7 +412,7 @@ Test(select, dequeue_of_stale_waiter_keeps_other_waiters)
 Test(select, repeated_blocking_selects_leave_no_waiters)
 {
     leash_chan_t *a = chan64(0), *b = chan64(0);
-    struct op s;
+    struct op s = make_op(NULL, 0);
     int64_t va, vb;
     leash_case_t cs[2] = { LEASH_RECV_CASE(a, &va), LEASH_RECV_CASE(b, &vb) };
     int i, r;
@@ -481,7 +440,7 @@ Test(select, blocked_send_case_completes_with_receiver)
     leash_chan_t *a = chan64(0), *b = chan64(0);
     int64_t x = 100, y = 200;
     leash_case_t cs[2] = { LEASH_SEND_CASE(a, &x), LEASH_SEND_CASE(b, &y) };
-    struct op r = { b, -1, -1, 0 };
+    struct op r = make_op(b, -1);
 
     leash_go(do_recv, &r);
     cr_assert_eq(leash_select(cs, 2, false), 1);
@@ -492,6 +451,22 @@ Test(select, blocked_send_case_completes_with_receiver)
 }
 
 /* ---- Panics ------------------------------------------------------ */
+
+/* Run body in a child: it must panic on a send to a closed channel in
+ * goroutine 1, with frame in the dump. */
+static void expect_send_on_closed(void (*body)(void), const char *frame)
+{
+    struct child_result r;
+
+    child_run(body, &r);
+    assert_child_aborted(&r);
+    cr_assert(child_line_is(&r, 0, "panic: send on closed channel"),
+              "stderr:\n%s", r.err);
+    cr_assert(child_find_line(&r, 0, "goroutine 1 [running]:") >= 0,
+              "stderr:\n%s", r.err);
+    cr_assert(child_find_line(&r, 0, frame) >= 0, "stderr:\n%s", r.err);
+    child_free(&r);
+}
 
 static KEEP void select_send_on_closed_body(void)
 {
@@ -506,23 +481,8 @@ static KEEP void select_send_on_closed_body(void)
 
 Test(select, send_case_on_closed_channel_panics)
 {
-    struct child_result r;
-
-    child_run(select_send_on_closed_body, &r);
-    cr_assert(child_aborted(&r), "child ended with %s; stderr:\n%s",
-              child_how(&r), r.err);
-    cr_assert(child_line_is(&r, 0, "panic: send on closed channel"),
-              "stderr:\n%s", r.err);
-    cr_assert(child_find_line(&r, 0, "goroutine 1 [running]:") >= 0,
-              "stderr:\n%s", r.err);
-    cr_assert(child_find_line(&r, 0, "select_send_on_closed_body(...)") >= 0,
-              "stderr:\n%s", r.err);
-    child_free(&r);
-}
-
-static void closer_after_yield(void *arg)
-{
-    leash_chan_close(arg);
+    expect_send_on_closed(select_send_on_closed_body,
+                          "select_send_on_closed_body(...)");
 }
 
 static KEEP void select_send_woken_by_close_body(void)
@@ -532,24 +492,13 @@ static KEEP void select_send_woken_by_close_body(void)
     int v = 1, w = 0;
     leash_case_t cs[2] = { LEASH_RECV_CASE(a, &w), LEASH_SEND_CASE(b, &v) };
 
-    leash_go(closer_after_yield, b);
+    leash_go(close_later, b);
     leash_select(cs, 2, false);
     NO_TAIL();
 }
 
 Test(select, blocked_send_case_woken_by_close_panics)
 {
-    struct child_result r;
-
-    child_run(select_send_woken_by_close_body, &r);
-    cr_assert(child_aborted(&r), "child ended with %s; stderr:\n%s",
-              child_how(&r), r.err);
-    cr_assert(child_line_is(&r, 0, "panic: send on closed channel"),
-              "stderr:\n%s", r.err);
-    cr_assert(child_find_line(&r, 0, "goroutine 1 [running]:") >= 0,
-              "stderr:\n%s", r.err);
-    cr_assert(child_find_line(&r, 0,
-                              "select_send_woken_by_close_body(...)") >= 0,
-              "stderr:\n%s", r.err);
-    child_free(&r);
+    expect_send_on_closed(select_send_woken_by_close_body,
+                          "select_send_woken_by_close_body(...)");
 }

@@ -139,20 +139,45 @@ struct garg {
     int index;
 };
 
+/* What each goroutine keeps on its own stack: its generator, and a block
+ * of its own that every step checks. */
+struct self {
+    uint64_t rng;
+    uint64_t own_key;
+    uint64_t *own;
+};
+
+/* Set up goroutine a, of kind 1 (producers) to 4 (churners): its
+ * generator is seeded from the world's seed, its index and salt; the key
+ * of its own block names its kind and index. */
+static void self_init(struct self *me, const struct garg *a, int kind,
+                      uint64_t salt)
+{
+    me->rng = a->w->seed ^ ((uint64_t)a->index << 20) ^ salt;
+    me->own_key = ((uint64_t)kind << 32) + (uint64_t)a->index;
+    me->own = new_block(me->own_key);
+}
+
+/* One of the world's channels at random. */
+static leash_chan_t *any_chan(struct world *w, struct self *me)
+{
+    return w->chans[below(&me->rng, NCHAN)];
+}
+
 /* One step of any goroutine: count it, sometimes collect, always check
  * the goroutine's own block. */
-static void step(uint64_t *rng, uint64_t **own, uint64_t own_key)
+static void step(struct self *me)
 {
     if (++st.steps % GC_EVERY == 0) {
         leash_gc();
         st.gcs++;
     }
-    if (below(rng, 3) == 0)
-        make_garbage(rng);
-    if (!block_ok(*own, own_key))
+    if (below(&me->rng, 3) == 0)
+        make_garbage(&me->rng);
+    if (!block_ok(me->own, me->own_key))
         st.bad_own++;
-    if (below(rng, 16) == 0)
-        *own = new_block(own_key);   /* the old one becomes garbage */
+    if (below(&me->rng, 16) == 0)
+        me->own = new_block(me->own_key);   /* the old one is garbage */
 }
 
 static void account(const struct token *t, bool ok)
@@ -172,17 +197,28 @@ static void account(const struct token *t, bool ok)
     st.received++;
 }
 
+/* Account a receive from a channel whose flag is *closed; a receive that
+ * is not ok marks the channel closed, once. */
+static void received(const struct token *t, bool ok, bool *closed,
+                     int *nopen)
+{
+    account(t, ok);
+    if (!ok && !*closed) {
+        *closed = true;
+        (*nopen)--;
+    }
+}
+
 /* ---- Producers --------------------------------------------------- */
 
 static void producer(void *arg)
 {
     struct garg *a = arg;
     struct world *w = a->w;
-    uint64_t rng = w->seed ^ ((uint64_t)a->index << 20);
-    uint64_t own_key = 0x100000000ull + (uint64_t)a->index;
-    uint64_t *own = new_block(own_key);
+    struct self me;
     int k;
 
+    self_init(&me, a, 1, 0);
     for (k = 0; k < PER_PROD; k++) {
         struct token t, in;
         leash_case_t cs[3];
@@ -192,26 +228,25 @@ static void producer(void *arg)
         t.id = (uint64_t)a->index * PER_PROD + (uint64_t)k;
         t.check = t.id ^ MAGIC;
         t.blk = new_block(t.id);
-        step(&rng, &own, own_key);
+        step(&me);
 
         while (!sent) {
-            switch (below(&rng, 10)) {
+            switch (below(&me.rng, 10)) {
             case 0: case 1: case 2: case 3:
-                leash_chan_send(w->chans[below(&rng, NCHAN)], &t);
+                leash_chan_send(any_chan(w, &me), &t);
                 sent = true;
                 break;
             case 4: case 5: case 6:
                 /* Blocking select over three send cases. */
                 for (r = 0; r < 3; r++)
-                    cs[r] = LEASH_SEND_CASE(w->chans[below(&rng, NCHAN)],
-                                            &t);
+                    cs[r] = LEASH_SEND_CASE(any_chan(w, &me), &t);
                 r = leash_select(cs, 3, false);
                 sent = r >= 0;
                 break;
             case 7: case 8:
                 /* Try two channels; fall back to the next round. */
-                cs[0] = LEASH_SEND_CASE(w->chans[below(&rng, NCHAN)], &t);
-                cs[1] = LEASH_SEND_CASE(w->chans[below(&rng, NCHAN)], &t);
+                cs[0] = LEASH_SEND_CASE(any_chan(w, &me), &t);
+                cs[1] = LEASH_SEND_CASE(any_chan(w, &me), &t);
                 sent = leash_select(cs, 2, true) >= 0;
                 if (!sent)
                     leash_yield();
@@ -219,9 +254,9 @@ static void producer(void *arg)
             default:
                 /* Send or receive, whichever is ready first. */
                 memset(&in, 0, sizeof in);
-                cs[0] = LEASH_SEND_CASE(w->chans[below(&rng, NCHAN)], &t);
-                cs[1] = LEASH_SEND_CASE(w->chans[below(&rng, NCHAN)], &t);
-                cs[2] = LEASH_RECV_CASE(w->chans[below(&rng, NCHAN)], &in);
+                cs[0] = LEASH_SEND_CASE(any_chan(w, &me), &t);
+                cs[1] = LEASH_SEND_CASE(any_chan(w, &me), &t);
+                cs[2] = LEASH_RECV_CASE(any_chan(w, &me), &in);
                 r = leash_select(cs, 3, false);
                 if (r == 2)
                     account(&in, cs[2].ok);
@@ -232,9 +267,9 @@ static void producer(void *arg)
         }
         st.sent++;
         t.blk = NULL;
-        if (below(&rng, 4) == 0)
+        if (below(&me.rng, 4) == 0)
             leash_yield();
-        step(&rng, &own, own_key);
+        step(&me);
     }
     if (--st.producers_left == 0)
         leash_chan_close(w->prod_done);
@@ -248,15 +283,14 @@ static void consumer_all(void *arg)
 {
     struct garg *a = arg;
     struct world *w = a->w;
-    uint64_t rng = w->seed ^ ((uint64_t)a->index << 20) ^ 0xa11;
-    uint64_t own_key = 0x200000000ull + (uint64_t)a->index;
-    uint64_t *own = new_block(own_key);
+    struct self me;
     struct token in[NCHAN];
     leash_case_t cs[NCHAN];
     int map[NCHAN];
     bool closed[NCHAN] = { false };
     int nopen = NCHAN;
 
+    self_init(&me, a, 2, 0xa11);
     while (nopen > 0) {
         int i, n = 0, r;
 
@@ -268,16 +302,10 @@ static void consumer_all(void *arg)
             map[n++] = i;
         }
         r = leash_select(cs, (size_t)n, false);
-        if (cs[r].ok) {
-            account(&in[r], true);
-        } else {
-            account(&in[r], false);
-            closed[map[r]] = true;
-            nopen--;
-        }
-        if (below(&rng, 8) == 0)
+        received(&in[r], cs[r].ok, &closed[map[r]], &nopen);
+        if (below(&me.rng, 8) == 0)
             leash_yield();
-        step(&rng, &own, own_key);
+        step(&me);
     }
     st.finished++;
 }
@@ -287,56 +315,46 @@ static void consumer_mix(void *arg)
 {
     struct garg *a = arg;
     struct world *w = a->w;
-    uint64_t rng = w->seed ^ ((uint64_t)a->index << 20) ^ 0x313;
-    uint64_t own_key = 0x300000000ull + (uint64_t)a->index;
-    uint64_t *own = new_block(own_key);
+    struct self me;
     bool closed[NCHAN] = { false };
     int nopen = NCHAN;
 
+    self_init(&me, a, 3, 0x313);
     while (nopen > 0) {
         struct token in[3];
         leash_case_t cs[3];
         int pick[3], i, r, n;
+        bool ok;
 
         /* Pick among the channels not seen closed. */
         for (i = 0; i < 3; i++) {
-            int j = (int)below(&rng, NCHAN);
+            int j = (int)below(&me.rng, NCHAN);
 
             while (closed[j])
                 j = (j + 1) % NCHAN;
             pick[i] = j;
         }
-        switch (below(&rng, 4)) {
+        switch (below(&me.rng, 4)) {
         case 0: case 1:
             memset(&in[0], 0, sizeof in[0]);
-            if (leash_chan_recv(w->chans[pick[0]], &in[0])) {
-                account(&in[0], true);
-            } else {
-                account(&in[0], false);
-                closed[pick[0]] = true;
-                nopen--;
-            }
+            ok = leash_chan_recv(w->chans[pick[0]], &in[0]);
+            received(&in[0], ok, &closed[pick[0]], &nopen);
             break;
         case 2:
-            n = 1 + (int)below(&rng, 3);
+            n = 1 + (int)below(&me.rng, 3);
             for (i = 0; i < n; i++) {
                 memset(&in[i], 0, sizeof in[i]);
                 cs[i] = LEASH_RECV_CASE(w->chans[pick[i]], &in[i]);
             }
-            r = leash_select(cs, (size_t)n, below(&rng, 2) == 0);
-            if (r >= 0) {
-                account(&in[r], cs[r].ok);
-                if (!cs[r].ok && !closed[pick[r]]) {
-                    closed[pick[r]] = true;
-                    nopen--;
-                }
-            }
+            r = leash_select(cs, (size_t)n, below(&me.rng, 2) == 0);
+            if (r >= 0)
+                received(&in[r], cs[r].ok, &closed[pick[r]], &nopen);
             break;
         default:
             leash_yield();
             break;
         }
-        step(&rng, &own, own_key);
+        step(&me);
     }
     st.finished++;
 }
@@ -346,24 +364,23 @@ static void churner(void *arg)
 {
     struct garg *a = arg;
     struct world *w = a->w;
-    uint64_t rng = w->seed ^ ((uint64_t)a->index << 20) ^ 0xc4c;
-    uint64_t own_key = 0x400000000ull + (uint64_t)a->index;
-    uint64_t *own = new_block(own_key);
+    struct self me;
     int s;
 
+    self_init(&me, a, 4, 0xc4c);
     for (s = 0; s < CHURN_STEPS; s++) {
         struct token in;
         leash_case_t cs[1];
 
-        switch (below(&rng, 5)) {
+        switch (below(&me.rng, 5)) {
         case 0:
             memset(&in, 0, sizeof in);
-            cs[0] = LEASH_RECV_CASE(w->chans[below(&rng, NCHAN)], &in);
+            cs[0] = LEASH_RECV_CASE(any_chan(w, &me), &in);
             if (leash_select(cs, 1, true) == 0)
                 account(&in, cs[0].ok);
             break;
         case 1:
-            if (below(&rng, 20) == 0) {
+            if (below(&me.rng, 20) == 0) {
                 leash_gc();
                 st.gcs++;
             }
@@ -375,7 +392,7 @@ static void churner(void *arg)
             leash_yield();
             break;
         }
-        step(&rng, &own, own_key);
+        step(&me);
     }
     st.finished++;
 }
@@ -523,21 +540,30 @@ static __attribute__((noipa)) void clobber_stack(void)
     memset((char *)junk, 0, sizeof junk);
 }
 
-Test(stress, channel_buffer_keeps_blocks_alive)
+/* Collect four times, each time making garbage that reuses what was
+ * freed, so that a block freed too early is overwritten. */
+static void collect_and_reuse(uint64_t seed)
 {
-    enum { N = 500 };
-    leash_chan_t *c = leash_chan_make(sizeof(struct token), N);
-    uint64_t rng = 1;
-    struct token t;
+    uint64_t rng = seed;
     int i, round;
 
-    fill_buffer(c, N);
-    clobber_stack();
     for (round = 0; round < 4; round++) {
         leash_gc();
         for (i = 0; i < 200; i++)
             make_garbage(&rng);
     }
+}
+
+Test(stress, channel_buffer_keeps_blocks_alive)
+{
+    enum { N = 500 };
+    leash_chan_t *c = leash_chan_make(sizeof(struct token), N);
+    struct token t;
+    int i;
+
+    fill_buffer(c, N);
+    clobber_stack();
+    collect_and_reuse(1);
     for (i = 0; i < N; i++) {
         cr_assert(leash_chan_recv(c, &t));
         cr_assert_eq(t.id, (uint64_t)i);
@@ -565,9 +591,8 @@ Test(stress, parked_stacks_keep_blocks_alive)
 {
     enum { N = 300 };
     struct world *w = leash_alloc(sizeof *w);
-    uint64_t rng = 2;
     struct token t;
-    int i, round;
+    int i;
 
     memset(&st, 0, sizeof st);
     w->chans[0] = leash_chan_make(sizeof(struct token), 0);
@@ -580,11 +605,7 @@ Test(stress, parked_stacks_keep_blocks_alive)
     }
     cr_assert_eq(leash_settle(0), N);
     clobber_stack();
-    for (round = 0; round < 4; round++) {
-        leash_gc();
-        for (i = 0; i < 200; i++)
-            make_garbage(&rng);
-    }
+    collect_and_reuse(2);
     for (i = 0; i < N; i++) {
         cr_assert(leash_chan_recv(w->chans[0], &t));
         cr_assert_eq(t.id, (uint64_t)i, "senders served out of order");

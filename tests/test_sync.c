@@ -13,64 +13,7 @@
 #include <string.h>
 
 #include "internal.h"
-
-#define MAX_EVENTS 64
-
-/* ---- Helpers ----------------------------------------------------- */
-
-static leash__g_t *find_g(int64_t id)
-{
-    leash__g_t *g;
-
-    for (g = leash__s.all; g != NULL; g = g->all_next)
-        if (g->id == id)
-            return g;
-    return NULL;
-}
-
-/* Assert that goroutine id is parked for why on exactly prim. */
-static void assert_parked(int64_t id, enum leash__wait why,
-                          enum leash__prim kind, const void *prim)
-{
-    leash__g_t *g = find_g(id);
-
-    cr_assert_not_null(g, "goroutine %lld not registered", (long long)id);
-    cr_assert_eq(g->state, LEASH_G_WAITING, "goroutine %lld is %s",
-                 (long long)id, leash__gstate_name(g->state));
-    cr_assert_eq(g->wait, why, "goroutine %lld waits for \"%s\"",
-                 (long long)id, leash__wait_name(g->wait));
-    cr_assert_eq(g->wait_kind, kind);
-    cr_assert_eq(g->nwait_prims, 1);
-    cr_assert_eq(g->wait_prims[0], prim);
-}
-
-/* An ordered record of what happened, written by several goroutines. */
-struct events {
-    int v[MAX_EVENTS];
-    int n;
-};
-
-static void event(struct events *e, int v)
-{
-    if (e->n < MAX_EVENTS)
-        e->v[e->n++] = v;
-}
-
-static void assert_events(const struct events *e, const int *want, int n)
-{
-    int i;
-
-    cr_assert_eq(e->n, n, "%d events, want %d", e->n, n);
-    for (i = 0; i < n; i++)
-        cr_assert_eq(e->v[i], want[i], "event %d is %d, want %d", i,
-                     e->v[i], want[i]);
-}
-
-static void yield_n(int n)
-{
-    while (n-- > 0)
-        leash_yield();
-}
+#include "util.h"
 
 /* ---- Mutex ------------------------------------------------------- */
 

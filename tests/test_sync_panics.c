@@ -1,25 +1,16 @@
 /*
  * Misuse of sync primitives that Go turns into a panic or fatal error.
  * Each misuse is tested twice: with Criterion's .signal = SIGABRT, and in a
- * child forked here with its stderr on a pipe, so that the message and the
- * goroutine header can be checked too.
+ * child process (child.h) whose stderr is captured, so that the message
+ * and the goroutine header can be checked too.
  */
 #include <criterion/criterion.h>
 #include <leash/leash.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-/* Aborting children must not write core files. */
-static void no_core(void)
-{
-    struct rlimit rl = { 0, 0 };
-
-    setrlimit(RLIMIT_CORE, &rl);
-}
+#include "child.h"
 
 /* ---- The misuses ------------------------------------------------- */
 
@@ -122,86 +113,52 @@ static void lock_mutex_twice(void)
 
 /* ---- With Criterion's signal check ------------------------------- */
 
-Test(sync_panics, unlock_unlocked_mutex, .signal = SIGABRT, .init = no_core)
+Test(sync_panics, unlock_unlocked_mutex, .signal = SIGABRT,
+     .init = child_no_core)
 {
     unlock_unlocked_mutex();
 }
 
-Test(sync_panics, unlock_mutex_twice, .signal = SIGABRT, .init = no_core)
+Test(sync_panics, unlock_mutex_twice, .signal = SIGABRT,
+     .init = child_no_core)
 {
     unlock_mutex_twice();
 }
 
 Test(sync_panics, runlock_unlocked_rwmutex, .signal = SIGABRT,
-     .init = no_core)
+     .init = child_no_core)
 {
     runlock_unlocked_rwmutex();
 }
 
 Test(sync_panics, unlock_unlocked_rwmutex, .signal = SIGABRT,
-     .init = no_core)
+     .init = child_no_core)
 {
     unlock_unlocked_rwmutex();
 }
 
 Test(sync_panics, negative_waitgroup_counter, .signal = SIGABRT,
-     .init = no_core)
+     .init = child_no_core)
 {
     waitgroup_add_negative();
 }
 
 /* ---- In a child, with the message -------------------------------- */
 
-struct child {
-    int status;
-    char err[16384];
-};
-
-/* Run fn in a forked child with stderr on a pipe; collect its stderr and
- * its wait status. A child that returns from fn exits 0. */
-static void run_child(void (*fn)(void), struct child *c)
-{
-    int fds[2];
-    size_t len = 0;
-    ssize_t n;
-    pid_t pid;
-
-    memset(c, 0, sizeof *c);
-    cr_assert_eq(pipe(fds), 0);
-    fflush(NULL);
-    pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        close(fds[0]);
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[1]);
-        no_core();
-        fn();
-        _exit(0);
-    }
-    close(fds[1]);
-    /* Drain before waiting, so a long trace cannot fill the pipe. */
-    while ((n = read(fds[0], c->err + len, sizeof c->err - 1 - len)) > 0)
-        len += (size_t)n;
-    close(fds[0]);
-    cr_assert_eq(waitpid(pid, &c->status, 0), pid);
-}
-
 static void expect_panic(void (*fn)(void), const char *msg, int goid)
 {
-    struct child c;
+    struct child_result r;
     char want[256];
 
-    run_child(fn, &c);
-    cr_assert(WIFSIGNALED(c.status) && WTERMSIG(c.status) == SIGABRT,
-              "child did not abort (status %#x); stderr:\n%s", c.status,
-              c.err);
+    child_run(fn, &r);
+    assert_child_aborted(&r);
     snprintf(want, sizeof want, "panic: %s\n", msg);
-    cr_assert_not_null(strstr(c.err, want), "no \"%s\" in:\n%s", msg,
-                       c.err);
+    cr_assert_not_null(strstr(r.err, want), "no \"%s\" in:\n%s", msg,
+                       r.err);
     snprintf(want, sizeof want, "goroutine %d [running]:", goid);
-    cr_assert_not_null(strstr(c.err, want), "no \"%s\" in:\n%s", want,
-                       c.err);
+    cr_assert_not_null(strstr(r.err, want), "no \"%s\" in:\n%s", want,
+                       r.err);
+    child_free(&r);
 }
 
 Test(sync_panics, unlock_unlocked_mutex_message)
@@ -268,12 +225,12 @@ Test(sync_panics, lock_twice_deadlocks)
 {
     static const char deadlock[] =
         "fatal error: all goroutines are asleep - deadlock!";
-    struct child c;
+    struct child_result r;
 
-    run_child(lock_mutex_twice, &c);
-    cr_assert(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 2,
-              "status %#x; stderr:\n%s", c.status, c.err);
-    cr_assert_not_null(strstr(c.err, deadlock), "%s", c.err);
-    cr_assert_not_null(strstr(c.err, "goroutine 1 [sync.Mutex.Lock]:"),
-                       "%s", c.err);
+    child_run(lock_mutex_twice, &r);
+    assert_child_exit(&r, 2);
+    cr_assert_not_null(strstr(r.err, deadlock), "%s", r.err);
+    cr_assert_not_null(strstr(r.err, "goroutine 1 [sync.Mutex.Lock]:"),
+                       "%s", r.err);
+    child_free(&r);
 }

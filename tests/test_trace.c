@@ -21,9 +21,8 @@
 
 #include "internal.h"
 #include "trace.h"
+#include "util.h"
 
-#define KEEP __attribute__((noipa))
-#define NO_TAIL() __asm__ volatile("" ::: "memory")
 #define AT(i, expr) (line_at[i] = __LINE__, (expr))
 
 #define MAX 64
@@ -323,16 +322,6 @@ KEEP static void goroutine_entry(void *arg)
 {
     AT(L_ENTRY, parks_in_recv(arg));
     NO_TAIL();
-}
-
-static leash__g_t *find_g(int64_t id)
-{
-    leash__g_t *g;
-
-    for (g = leash__s.all; g != NULL; g = g->all_next)
-        if (g->id == id)
-            return g;
-    return NULL;
 }
 
 Test(trace, saved_goroutine)
