@@ -137,7 +137,7 @@ leash_context_with_timeout(leash_context_t *parent, int64_t ns)
 {
     /* Start the runtime before reading the clock: starting takes time. */
     leash__init();
-    return derive(parent, leash_now() + ns, CALLER);
+    return derive(parent, leash__after_ns(ns), CALLER);
 }
 
 void leash_context_cancel(leash_context_t *ctx)

@@ -188,6 +188,12 @@ void leash__ctx_regs(const void *sp, leash__regs_t *out);
 
 _Noreturn void leash__goexit(void);
 
+/* a + b for times and durations, saturated: a huge duration means
+ * "never", not a time in the past. */
+int64_t leash__time_add(int64_t a, int64_t b);
+/* leash_now() + ns (ns < 0 counts as 0), saturated. */
+int64_t leash__after_ns(int64_t ns);
+
 /* Timers (time.c): called by the scheduler. */
 /* Fire every timer due by now. Result: true when any fired. */
 bool leash__timers_run(int64_t now);

@@ -379,6 +379,8 @@ LEASH_NOINLINE int64_t leash_go(void (*fn)(void *), void *arg)
     char *lo, *hi;
 
     leash__init();
+    if (fn == NULL)
+        leash_panic("go of nil func value");
     stk = leash__stack_get(leash__s.stack_size, &lo, &hi);
     if (stk == NULL)
         return -1;
@@ -466,7 +468,7 @@ size_t leash_settle(int64_t max_ns)
     long rounds;
 
     leash__init();
-    deadline = leash_now() + (max_ns > 0 ? max_ns : 0);
+    deadline = leash__after_ns(max_ns);
 
     /* Bounded both ways: goroutines that keep yielding (two settlers, a
      * polling loop) stop it once the deadline has passed and it has let

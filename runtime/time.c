@@ -31,6 +31,20 @@ int64_t leash_now(void)
     return (int64_t)ts.tv_sec * LEASH_SECOND + ts.tv_nsec;
 }
 
+int64_t leash__time_add(int64_t a, int64_t b)
+{
+    int64_t r;
+
+    if (__builtin_add_overflow(a, b, &r))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+}
+
+int64_t leash__after_ns(int64_t ns)
+{
+    return leash__time_add(leash_now(), ns > 0 ? ns : 0);
+}
+
 /* ---- The heap ---------------------------------------------------- */
 
 static void heap_set(size_t i, leash_timer_t *t)
@@ -119,10 +133,12 @@ bool leash__timers_run(int64_t now)
         leash_timer_t *t = th.heap[0];
 
         leash__timer_cancel(t);
-        if (t->period > 0)
-            leash__timer_start(t, t->when + t->period > now
-                                      ? t->when + t->period
-                                      : now + t->period);
+        if (t->period > 0) {
+            int64_t next = leash__time_add(t->when, t->period);
+
+            leash__timer_start(t, next > now ? next
+                                             : leash__time_add(now, t->period));
+        }
         t->fire(t, now);
         fired = true;
     }
@@ -168,7 +184,7 @@ LEASH_PARKS void leash_sleep(int64_t ns)
     t.index = -1;
     t.fire = wake_sleeper;
     t.arg = leash__s.cur;
-    leash__timer_start(&t, leash_now() + ns);
+    leash__timer_start(&t, leash__after_ns(ns));
     leash__park(LEASH_WAIT_SLEEP, LEASH_PRIM_NONE, NULL, 0);
 }
 
@@ -199,7 +215,7 @@ static leash_timer_t *timer_make(int64_t ns, int64_t period, uintptr_t site)
     t->index = -1;
     t->period = period;
     t->fire = send_time;
-    leash__timer_start(t, leash_now() + (ns > 0 ? ns : 0));
+    leash__timer_start(t, leash__after_ns(ns));
     return t;
 }
 
@@ -249,7 +265,7 @@ bool leash_timer_reset(leash_timer_t *t, int64_t ns)
             leash_panic("non-positive interval for Ticker.Reset");
         t->period = ns;
     }
-    leash__timer_start(t, leash_now() + (ns > 0 ? ns : 0));
+    leash__timer_start(t, leash__after_ns(ns));
     return pending;
 }
 

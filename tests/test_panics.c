@@ -116,6 +116,19 @@ Test(panics, close_of_nil_channel)
     child_free(&res);
 }
 
+static KEEP void go_nil_body(void)
+{
+    leash_go(NULL, NULL);
+    NO_TAIL();
+}
+
+Test(panics, go_of_nil_func)
+{
+    expect_panic(go_nil_body, "panic: go of nil func value", 1,
+                 "go_nil_body");
+    child_free(&res);
+}
+
 /* Blocks sending on arg; the deadlock tests below use it too. */
 static KEEP void blocked_sender(void *arg)
 {

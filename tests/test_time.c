@@ -358,3 +358,37 @@ Test(time, pending_timer_keeps_its_channel_alive)
     cr_assert_eq(h.ok, 1);
     cr_assert_geq(h.got, start + 10 * MS);
 }
+
+/* ---- Huge durations mean "never" --------------------------------- */
+
+static void sleep_forever(void *unused)
+{
+    leash_sleep(INT64_MAX - 10);
+}
+
+Test(time, huge_durations_never_fire)
+{
+    leash_chan_t *after = leash_after(INT64_MAX);
+    leash_timer_t *t = leash_timer_new(INT64_MAX - 1);
+    leash_context_t *ctx =
+        leash_context_with_timeout(leash_context_background(), INT64_MAX);
+    int64_t id = leash_go(sleep_forever, NULL);
+    leash__g_t *g;
+
+    leash_sleep(20 * MS);
+    leash_settle(0);
+    cr_assert(nothing_ready(after));
+    cr_assert(nothing_ready(leash_timer_chan(t)));
+    cr_assert_eq(leash_context_err(ctx), LEASH_CTX_OK);
+    cr_assert_eq(leash_context_deadline(ctx), INT64_MAX);
+    for (g = leash__s.all; g != NULL && g->id != id; g = g->all_next)
+        ;
+    cr_assert_not_null(g, "the sleeper woke up and exited");
+    cr_assert_eq(g->wait, LEASH_WAIT_SLEEP);
+
+    /* A ticker's next tick saturates too, instead of wrapping. */
+    cr_assert_eq(leash__time_add(INT64_MAX - 5, 10), INT64_MAX);
+    cr_assert_eq(leash__time_add(-5, 3), -2);
+    cr_assert(leash_timer_stop(t));
+    leash_context_cancel(ctx);
+}

@@ -30,7 +30,8 @@ extern "C" {
 
 /*
  * Start a goroutine running fn(arg). Does not block: the new goroutine
- * becomes runnable and runs when the caller blocks or yields.
+ * becomes runnable and runs when the caller blocks or yields. A NULL fn
+ * panics ("go of nil func value").
  * Result: the new goroutine's id (> 1), or -1 with errno ENOMEM when no
  * stack could be mapped.
  */
@@ -213,6 +214,9 @@ void leash_once_do(leash_once_t *o, void (*fn)(void *arg), void *arg);
 #define LEASH_MICROSECOND ((int64_t)1000)
 #define LEASH_MILLISECOND ((int64_t)1000000)
 #define LEASH_SECOND      ((int64_t)1000000000)
+
+/* Durations are int64_t nanoseconds. A duration so long that the time it
+ * ends would overflow (INT64_MAX, say) never ends. */
 
 /* Monotonic clock in nanoseconds. */
 int64_t leash_now(void);
