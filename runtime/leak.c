@@ -15,8 +15,9 @@
  *   - bookkeeping memory (descriptors, the registry, the timer heap): not
  *     known, so it reaches nothing.
  * Roots: writable segments of every loaded object except the collector's
- * and the sanitizers', the thread's TLS, the objects of pending timers, and
- * the stacks of goroutines that are not candidates.
+ * and the sanitizers', the thread's TLS, the ranges registered with
+ * leash_add_roots, the objects of pending timers, and the stacks of
+ * goroutines that are not candidates.
  *
  * Invariants that make it correct and linear:
  *   - every object, block and stack is scanned at most once;
@@ -324,6 +325,11 @@ static int root_segments(struct dl_phdr_info *info, size_t n, void *unused)
     return 0;
 }
 
+static void user_root(uintptr_t lo, uintptr_t hi)
+{
+    reach(lo, hi, true);
+}
+
 static void timer_root(void *obj, void *unused)
 {
     consider((uintptr_t)obj);
@@ -433,6 +439,7 @@ static void analyse(void)
         if (g->state != LEASH_G_LEAKED && !is_candidate(g))
             make_live(g);
     dl_iterate_phdr(root_segments, NULL);
+    leash__user_roots_each(user_root);
     leash__timers_each(timer_root, NULL);
     drain();
 

@@ -358,6 +358,64 @@ void *leash_alloc(size_t size)
     return p;
 }
 
+/* ---- Roots the user registers ------------------------------------ */
+
+static struct {
+    leash__block_t *v;
+    size_t n, cap;
+} user_roots;
+
+int leash_add_roots(void *lo, void *hi)
+{
+    leash__init();
+    if ((uintptr_t)lo >= (uintptr_t)hi) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (user_roots.n == user_roots.cap) {
+        size_t cap = user_roots.cap != 0 ? user_roots.cap * 2 : 8;
+        leash__block_t *v = leash__xalloc(cap * sizeof *v);
+
+        if (user_roots.n != 0)
+            memcpy(v, user_roots.v, user_roots.n * sizeof *v);
+        leash__xfree(user_roots.v);
+        user_roots.v = v;
+        user_roots.cap = cap;
+    }
+    user_roots.v[user_roots.n].base = (uintptr_t)lo;
+    user_roots.v[user_roots.n].size = (uintptr_t)hi - (uintptr_t)lo;
+    user_roots.n++;
+    GC_add_roots(lo, hi);
+    return 0;
+}
+
+int leash_remove_roots(void *lo, void *hi)
+{
+    size_t i;
+
+    leash__init();
+    for (i = 0; i < user_roots.n; i++) {
+        leash__block_t *r = &user_roots.v[i];
+
+        if (r->base == (uintptr_t)lo &&
+            r->base + r->size == (uintptr_t)hi) {
+            *r = user_roots.v[--user_roots.n];
+            GC_remove_roots(lo, hi);
+            return 0;
+        }
+    }
+    errno = EINVAL;
+    return -1;
+}
+
+void leash__user_roots_each(void (*fn)(uintptr_t lo, uintptr_t hi))
+{
+    size_t i;
+
+    for (i = 0; i < user_roots.n; i++)
+        fn(user_roots.v[i].base, user_roots.v[i].base + user_roots.v[i].size);
+}
+
 void leash_gc(void)
 {
     leash__init();

@@ -16,4 +16,7 @@ typedef struct leash__block {
  */
 size_t leash__blocks_snapshot(leash__block_t **out);
 
+/* The ranges registered with leash_add_roots. */
+void leash__user_roots_each(void (*fn)(uintptr_t lo, uintptr_t hi));
+
 #endif

@@ -5,9 +5,11 @@
 #include <criterion/criterion.h>
 #include <stddef.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <leash/leak.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -431,4 +433,53 @@ Test(leak, stress_collections_and_analyses_while_blocking)
         rounds++;
     }
     cr_assert_gt(rounds, 0);
+}
+
+/* ---- Memory the runtime cannot see by itself --------------------- */
+
+static leash_chan_t **arena_slot;
+
+static LEASH_NOINLINE void start_arena_receiver(void)
+{
+    *arena_slot = leash_chan_make(sizeof(long), 0);
+    leash_go(recv_on, *arena_slot);
+}
+
+static LEASH_NOINLINE void churn(void)
+{
+    int i;
+
+    for (i = 0; i < 20000; i++)
+        leash_alloc(64);
+    leash_gc();
+}
+
+Test(leak, registered_mmap_range_is_a_root)
+{
+    size_t len = 1 << 16;
+    char *arena = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    long v = 42;
+
+    cr_assert_neq(arena, MAP_FAILED);
+    cr_assert_eq(leash_add_roots(arena, arena + len), 0);
+    arena_slot = (leash_chan_t **)(arena + 4096);
+    start_arena_receiver();
+    leash_settle(0);
+
+    /* Neither collected nor judged leaked: the arena holds it. */
+    churn();
+    cr_assert_eq(leaks_now(), 0);
+    cr_assert_eq(leash_chan_cap(*arena_slot), 0);
+    leash_chan_send(*arena_slot, &v);
+    cr_assert_eq(leash_settle(0), 0);
+
+    /* Unregistered, the arena is invisible again. */
+    cr_assert_eq(leash_remove_roots(arena, arena + len), 0);
+    cr_assert_eq(leash_remove_roots(arena, arena + len), -1);
+    cr_assert_eq(errno, EINVAL);
+    cr_assert_eq(leash_add_roots(arena + len, arena), -1);
+    start_arena_receiver();
+    cr_assert_eq(leaks_now(), 1);
+    munmap(arena, len);
 }

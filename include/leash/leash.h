@@ -297,6 +297,19 @@ void *leash_alloc(size_t size);
 /* Force a full collection. */
 void leash_gc(void);
 
+/*
+ * Memory the runtime cannot see by itself: pages from mmap, shared memory,
+ * a custom allocator's arena (malloc'd memory, globals, thread-local
+ * variables and goroutine stacks are seen). A pointer stored only there
+ * is invisible: what it points to may be collected, and a goroutine
+ * waiting on it may be judged leaked. Registering [lo, hi) makes the range
+ * a root for the collector and for the leak analysis; remove it before
+ * unmapping it. Result: 0, or -1 with errno EINVAL (lo >= hi; removing a
+ * range that was not added) or ENOMEM. Never blocks.
+ */
+int leash_add_roots(void *lo, void *hi);
+int leash_remove_roots(void *lo, void *hi);
+
 /* ------------------------------------------------------------------ */
 /* Panic                                                                */
 /* ------------------------------------------------------------------ */
