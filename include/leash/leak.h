@@ -4,10 +4,12 @@
  * A goroutine blocked on channels or locks is leaked when none of what it
  * waits on is reachable from memory a live goroutine could touch (Go 1.26's
  * goroutine leak profile). Roots are the writable data of every loaded
- * object, the calling thread's thread-local storage, and the stacks of the
- * goroutines that are not blocked on a primitive (running, runnable,
- * sleeping). Heap objects, malloc'd blocks and goroutine stacks are traced.
- * Any doubt resolves to "reachable": a reported leak is a true one.
+ * object, the calling thread's thread-local storage, the ranges registered
+ * with leash_add_roots, and the stacks of the goroutines that are not
+ * blocked on a primitive (running, runnable, sleeping). Heap objects,
+ * malloc'd blocks and goroutine stacks are traced. Any doubt resolves to
+ * "reachable": a reported leak is a true one, provided that every memory
+ * holding pointers is one of these (mmap'd memory must be registered).
  *
  * A goroutine blocked on a nil channel or in a select with no channels is
  * leaked by definition. A leaked goroutine stays leaked: it is kept, with
