@@ -20,7 +20,8 @@
  * A leak benchmark leaves leaked goroutines behind, and nothing can ever
  * free those, so each case runs in a fresh process (this program again,
  * as "case KIND N") and the best of BENCH_LEAK_RUNS (3) is printed. Leak
- * cases use 64 KiB stacks so that 100 000 goroutines fit in memory.
+ * cases use 64 KiB stacks: 100 000 goroutines take 6 GiB of address space
+ * instead of 25 (untouched stack pages cost no memory either way).
  */
 #define _GNU_SOURCE
 #include <leash/leak.h>

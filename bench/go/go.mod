@@ -1,0 +1,3 @@
+module leash/bench
+
+go 1.26
