@@ -167,6 +167,12 @@ static void scenario_7(void)
  * 8: the mutex lives on the child's own stack; the second lock waits on
  * memory that only the blocked child could reach. 1000 children, each its
  * own mutex: 1000 leaks.
+ *
+ * Go's twin often reports one fewer: Go's tiny allocator packs a lone
+ * 8-byte mutex into a 16-byte block with one mark bit, so a neighbour that
+ * is reachable (or the block being a processor's current tiny block) makes
+ * the mutex look reachable. Nothing can unlock it: leash is right
+ * (tests/corpus/go/DISAGREEMENTS.md has the evidence).
  */
 static void s08_child(void *arg)
 {
@@ -188,6 +194,12 @@ static void scenario_8(void)
  * 9: each parent mallocs a mutex, hands it to its child and returns. The
  * block is referenced only by the child's stack; a malloc'd block is traced
  * like any object, never a root: 1000 children leak, the parents are gone.
+ *
+ * Go's twin often reports one fewer: Go's tiny allocator packs a lone
+ * 8-byte mutex into a 16-byte block with one mark bit, so a neighbour that
+ * is reachable (or the block being a processor's current tiny block) makes
+ * the mutex look reachable. Nothing can unlock it: leash is right
+ * (tests/corpus/go/DISAGREEMENTS.md has the evidence).
  */
 static void s09_child(void *arg)
 {
@@ -224,7 +236,12 @@ static void scenario_10(void)
     spawn(s10_child, xalloc(sizeof(leash_rwmutex_t)));
 }
 
-/* 11: the write lock twice. */
+/*
+ * 11: the write lock twice. Go's twin finds the same leak but names it
+ * "sync.Mutex.Lock": Go's RWMutex.Lock first takes an inner plain mutex,
+ * which the second writer blocks on. leash has no inner mutex and names
+ * what the goroutine called.
+ */
 static void s11_child(void *arg)
 {
     leash_rwmutex_lock(arg);
@@ -932,6 +949,12 @@ static void scenario_32(void)
  * 33: each proxy has its own mutex; the first iteration takes the error
  * path and continues without unlocking, the second blocks in lock. 20
  * proxies: 20 leaks.
+ *
+ * Go's twin often reports one fewer: Go's tiny allocator packs a lone
+ * 8-byte mutex into a 16-byte block with one mark bit, so a neighbour that
+ * is reachable (or the block being a processor's current tiny block) makes
+ * the mutex look reachable. Nothing can unlock it: leash is right
+ * (tests/corpus/go/DISAGREEMENTS.md has the evidence).
  */
 static void s33_proxy(void *arg)
 {
@@ -1275,6 +1298,10 @@ static void scenario_42(void)
  * 43: the owner's mutex lives on the owner's stack; the owner holds it and
  * receives from a nil channel, leaked by definition, so its stack is never
  * a root. The 5 waiters point into that stack and nowhere live: 6 leaks.
+ *
+ * Go's twin sometimes misses the five waiters, for the reason given at
+ * scenario 8: their one mutex can share a tiny-allocator block with
+ * reachable memory. leash is right.
  */
 struct s43_conn {
     leash_chan_t *ready;    /* never set */
