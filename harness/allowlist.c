@@ -748,11 +748,55 @@ static bool read_date(struct reader *r, const char *key, long *out)
     return true;
 }
 
-/* A matcher's glob: a string that glob_problem accepts. */
+/*
+ * Every wait a subject can have: the runtime's wait reasons, then what the
+ * harness gives strict mode's goroutines that wait on nothing (their
+ * state). A wait glob must match one of them.
+ */
+static const char *const known_waits[] = {
+    "chan receive", "chan send", "chan receive (nil chan)",
+    "chan send (nil chan)", "select", "select (no cases)",
+    "sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock",
+    "sync.WaitGroup.Wait", "sync.Cond.Wait", "sleep",
+    "runnable", "running", "sleeping", "waiting",
+};
+
+static bool matches_a_wait(const char *glob)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof known_waits / sizeof known_waits[0]; i++)
+        if (fnmatch(glob, known_waits[i], 0) == 0)
+            return true;
+    return false;
+}
+
+/* Whether glob has a '/' or a wildcard, so that it may match a test's
+ * "suite/name"; an escaped character counts as itself. */
+static bool may_match_a_test(const char *glob)
+{
+    const char *p;
+
+    for (p = glob; *p != '\0'; p++) {
+        if (*p == '\\' && p[1] != '\0')
+            p++;
+        else if (*p == '*' || *p == '?' || *p == '[')
+            return true;
+        if (*p == '/')
+            return true;
+    }
+    return false;
+}
+
+/* A matcher's glob: a string that glob_problem accepts, and for wait and
+ * test, one that can match something. */
 static bool read_glob(struct reader *r, const char *key, char **out)
 {
     yaml_mark_t at = r->ev.start_mark;
     const char *why;
+    char list[400];
+    struct sbuf b;
+    size_t i;
 
     if (!read_string(r, key, out))
         return false;
@@ -760,6 +804,19 @@ static bool read_glob(struct reader *r, const char *key, char **out)
     if (why != NULL)
         return fail(r, at, "\"%s\": bad glob %s: %s", key,
                     quoted(r, *out, strlen(*out)), why);
+    if (strcmp(key, "wait") == 0 && !matches_a_wait(*out)) {
+        sb_init(&b, list, sizeof list);
+        for (i = 0; i < sizeof known_waits / sizeof known_waits[0]; i++) {
+            sb_puts(&b, i > 0 ? ", " : "");
+            sb_puts(&b, known_waits[i]);
+        }
+        return fail(r, at, "wait pattern %s matches no wait reason "
+                    "(known: %s)", quoted(r, *out, strlen(*out)), list);
+    }
+    if (strcmp(key, "test") == 0 && !may_match_a_test(*out))
+        return fail(r, at, "test pattern %s matches no test: test names "
+                    "are suite/name (put the suite, or \"*/\" for any, "
+                    "in front)", quoted(r, *out, strlen(*out)));
     return true;
 }
 

@@ -41,7 +41,14 @@
  *           "chan send", "chan receive (nil chan)", "chan send (nil chan)",
  *           "select", "select (no cases)", "sync.Mutex.Lock",
  *           "sync.RWMutex.RLock", "sync.RWMutex.Lock",
- *           "sync.WaitGroup.Wait", "sync.Cond.Wait".
+ *           "sync.WaitGroup.Wait", "sync.Cond.Wait"; in strict mode,
+ *           for goroutines not parked on a primitive, "sleep" (in
+ *           leash_sleep) or their state: "runnable", "running",
+ *           "sleeping", "waiting". A wait glob that matches none of
+ *           these (a typo such as "chan recieve") is an error.
+ * test      the test as "suite/name" (see the harness). A test glob that
+ *           can match no such name, one with neither "/" nor a wildcard
+ *           ("idle_pool"), is an error.
  * max       optional positive integer: the entry allows at most this many
  *           goroutines in one test; more are reported as over the limit.
  * expires   optional date YYYY-MM-DD (UTC, year 2000 or later). The entry
@@ -56,7 +63,8 @@
  * The file must be UTF-8 YAML with exactly one document. Everything else is
  * an error reported as "path:line:column: message", and the run stops: an
  * unknown key, a duplicate key, a value of the wrong type, a glob with an
- * unbalanced "[", a date that does not exist, two entries with the same
+ * unbalanced "[", a wait or test glob that can match nothing, a date that
+ * does not exist, two entries with the same
  * matchers, a second document, an empty file. Aliases (*name) are not
  * accepted.
  *
@@ -178,8 +186,9 @@ int leash_parse_date(const char *s, long *days);
 
 /*
  * Today in UTC as days since 1970-01-01. $LEASH_TODAY=YYYY-MM-DD overrides
- * the clock, for reproducible tests; an invalid value is ignored with a
- * warning on stderr.
+ * the clock, for reproducible tests; here an invalid value is ignored with
+ * a warning on stderr (the CLI relies on that). The harness checks the
+ * variable itself first and fails every test on an invalid value.
  */
 long leash_today(void);
 

@@ -36,9 +36,17 @@
 
 #include "allowlist.h"
 #include "json_report.h"
+#include "text.h"
 
 /* The longest failure message handed to Criterion; the JSON has all. */
 #define MAX_CRITERION_TEXT (128 * 1024)
+
+/* Criterion's console cuts a message line at about 1 000 bytes and loses
+ * its newline; longer lines are broken before that. */
+#define MAX_CRITERION_LINE 960
+
+/* A group's goroutine ids shown on its "... and N more" line, at most. */
+#define MAX_GROUP_IDS 20
 
 /* How much of the stack below the check is cleared before it runs. */
 #define SCRUB_BYTES (64 * 1024)
@@ -110,6 +118,7 @@ struct settings {
     bool has_timeout;       /* LEASH_TIMEOUT is set */
     double timeout;
     const char *report_dir; /* NULL when unset */
+    long today;             /* LEASH_TODAY or the clock, days since 1970 */
 };
 
 /* The variable's value, NULL when unset or empty. */
@@ -184,6 +193,16 @@ static bool read_settings(struct settings *s, char *err, size_t errlen)
         s->has_timeout = true;
     }
     s->report_dir = env("LEASH_REPORT_DIR");
+    if ((v = env("LEASH_TODAY")) != NULL) {
+        if (leash_parse_date(v, &s->today) != 0) {
+            snprintf(err, errlen, "leash: LEASH_TODAY='%s' is not a date "
+                     "YYYY-MM-DD (a day that exists, year 1970 to 9999)",
+                     v);
+            return false;
+        }
+    } else {
+        s->today = leash_today();
+    }
     return true;
 }
 
@@ -244,15 +263,15 @@ static enum leash_allow_verdict match(struct leash__check *c,
 
 /*
  * Fill c->v with the goroutines to judge: every leaked one, and in strict
- * mode every one alive that was started since the baseline. Judge each.
- * Result: 0, or -1 when memory ran out.
+ * mode every one alive that was started since the baseline. Judge each
+ * against the allowlist on day `today`. Result: 0, or -1 when memory ran
+ * out.
  */
 static int judge(struct leash__check *c, const leash_report_t *leaks,
-                 const leash_report_t *alive)
+                 const leash_report_t *alive, long today)
 {
     size_t nl = leash_report_count(leaks), na = leash_report_count(alive);
     char test[512];
-    long today;
     size_t i, k;
 
     c->v = calloc(nl + na + 1, sizeof *c->v);
@@ -278,7 +297,6 @@ static int judge(struct leash__check *c, const leash_report_t *leaks,
         leash_allowlist_reset_counts(c->al);
     }
     snprintf(test, sizeof test, "%s/%s", c->suite, c->name);
-    today = leash_today();
     for (i = 0; i < c->n; i++) {
         struct leash__judged *j = &c->v[i];
 
@@ -347,7 +365,8 @@ static void print_note(FILE *f, const struct leash__check *c,
 
 static void print_groups(FILE *f, struct leash__check *c)
 {
-    size_t i, k, count;
+    size_t i, k, count, shown;
+    int64_t last = 0;
 
     for (i = 0; i < c->n; i++) {
         struct leash__judged *j = &c->v[i];
@@ -366,12 +385,19 @@ static void print_groups(FILE *f, struct leash__check *c)
             continue;
         fprintf(f, "... and %zu more goroutine%s with this stack:",
                 count - 1, count - 1 == 1 ? "" : "s");
+        shown = 0;
         for (k = i + 1; k < c->n; k++) {
-            if (!c->v[k].printed && same_group(j, &c->v[k])) {
-                c->v[k].printed = true;
-                fprintf(f, " %lld", (long long)c->v[k].g->id);
-            }
+            if (c->v[k].printed || !same_group(j, &c->v[k]))
+                continue;
+            c->v[k].printed = true;
+            last = c->v[k].g->id;
+            if (++shown < MAX_GROUP_IDS || count - 1 == MAX_GROUP_IDS)
+                fprintf(f, " %lld", (long long)last);
         }
+        /* Long lists: the first ids, the last, and how many are left. */
+        if (count - 1 > MAX_GROUP_IDS)
+            fprintf(f, " ... %lld (%zu more in the JSON report)",
+                    (long long)last, count - 1 - MAX_GROUP_IDS);
         fputc('\n', f);
     }
 }
@@ -432,63 +458,6 @@ static char *render(struct leash__check *c, const char *lead)
 }
 
 /*
- * The text as Criterion gets it: Criterion 2.4.1 puts failure messages
- * into --xml and --json output unescaped, so the characters that would
- * break those files are replaced, and the text is cut at a group boundary
- * when very long. Result: malloc'd, or NULL when memory ran out.
- */
-static char *criterion_text(const char *s)
-{
-    size_t n = strlen(s), cut = n, i, k = 0;
-    char *out;
-
-    if (n > MAX_CRITERION_TEXT) {
-        for (cut = MAX_CRITERION_TEXT; cut > 0; cut--)
-            if (s[cut - 1] == '\n' && s[cut] == '\n')
-                break;
-        if (cut == 0)
-            cut = MAX_CRITERION_TEXT;
-    }
-    out = malloc(cut * 4 + 128);
-    if (out == NULL)
-        return NULL;
-    for (i = 0; i < cut; i++) {
-        unsigned char ch = (unsigned char)s[i];
-
-        switch (ch) {
-        case '\t':
-            memcpy(out + k, "    ", 4);
-            k += 4;
-            continue;
-        case '"':
-            ch = '\'';
-            break;
-        case '\\':
-            ch = '/';
-            break;
-        case '<':
-            ch = '(';
-            break;
-        case '>':
-            ch = ')';
-            break;
-        case '&':
-            ch = '+';
-            break;
-        default:
-            if ((ch < 0x20 && ch != '\n') || ch == 0x7F)
-                ch = ' ';
-        }
-        out[k++] = (char)ch;
-    }
-    if (cut < n)
-        k += (size_t)sprintf(out + k, "\n... %zu more bytes: see the JSON "
-                             "report (LEASH_REPORT_DIR)", n - cut);
-    out[k] = '\0';
-    return out;
-}
-
-/*
  * Print text on stderr with each line tagged "[LEAK] ", in one write so
  * that parallel tests do not interleave. Not a Criterion warning: the
  * runner counts those, and any makes it exit non-zero.
@@ -529,15 +498,18 @@ static void print_tagged(const char *text)
 static void fail_test(const struct leash__test *t, const char *msg)
 {
     struct criterion_assert_stats st;
-    char *safe = criterion_text(msg);
+    char *safe = leash__criterion_text(msg, MAX_CRITERION_TEXT,
+                                       MAX_CRITERION_LINE);
+    char *file = leash__criterion_text(t->file, PATH_MAX, 0);
 
     memset(&st, 0, sizeof st);
     st.message = safe != NULL ? safe : "leash: out of memory";
     st.passed = false;
-    st.file = t->file;
+    st.file = file != NULL ? file : "?";
     st.line = t->line;
     criterion_send_assert(&st);
     free(safe);
+    free(file);
 }
 
 /* ------------------------------------------------------------------ */
@@ -697,7 +669,7 @@ static void check(bool aborted)
     if (run.strict)
         alive = leash_goroutines_since(run.baseline);
     if (leaks == NULL || (run.strict && alive == NULL) ||
-        judge(&c, leaks, alive) != 0) {
+        judge(&c, leaks, alive, run.set.today) != 0) {
         c.verdict = "error";
         c.error = "leash: the leak check ran out of memory";
         if (aborted)
@@ -754,8 +726,15 @@ out:
 /* Find and read the allowlist. Result: true, or false with err set. */
 static bool load_allowlist(char *err, size_t errlen)
 {
+    const char *set = getenv("LEASH_ALLOWLIST");
     char msg[1024];
 
+    if (set != NULL && set[0] == '\0') {
+        snprintf(err, errlen, "leash: allowlist error: LEASH_ALLOWLIST is "
+                 "set but empty; name a file, or unset it to use the "
+                 "nearest leash-allow.yaml");
+        return false;
+    }
     errno = 0;
     run.allow_path = leash_allowlist_find();
     if (run.allow_path == NULL) {
@@ -811,6 +790,21 @@ void leash__harness_run(struct leash__test *t, void *param)
 
     settle();
     check(false);
+}
+
+/*
+ * Criterion's .init runs in frames that the body's and the harness's own
+ * frames later reuse, and not all of their slots get written: a pointer
+ * the .init left there (the channel its goroutine blocks on) would keep
+ * that goroutine reachable, so a leak from .init would never be found.
+ * The user's .init runs below this function, and the dead stack it left
+ * is cleared before the test function is called.
+ */
+void leash__harness_init(struct leash__test *t)
+{
+    if (t->user->init != NULL)
+        t->user->init();
+    scrub_stack();
 }
 
 void leash__harness_fini(struct leash__test *t)

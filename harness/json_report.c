@@ -4,12 +4,13 @@
  * one; and reading the reports of a run back in the runner process.
  *
  * The schema is documented in include/leash/harness.h. Every string is
- * checked for UTF-8 by jansson; a string that is not (a file name from
- * strange debug information) is written with its bad bytes as '?', so a
- * report is never lost to one bad byte.
+ * checked for UTF-8 by jansson; in a string that is not (a file name from
+ * strange debug information) each bad byte is written as U+FFFD and every
+ * valid character kept, so a report is never lost to one bad byte.
  */
 #define _GNU_SOURCE
 #include "json_report.h"
+#include "text.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -35,7 +36,6 @@ static json_t *jstr(struct jb *b, const char *s)
 {
     json_t *j;
     char *copy;
-    size_t i;
 
     if (s == NULL)
         return json_null();
@@ -43,15 +43,12 @@ static json_t *jstr(struct jb *b, const char *s)
     if (j != NULL)
         return j;
 
-    /* Not UTF-8: keep the ASCII, mark the rest. */
-    copy = strdup(s);
+    /* Not UTF-8: keep the valid characters, mark the bad bytes. */
+    copy = leash__utf8_fix(s);
     if (copy == NULL) {
         b->failed = true;
         return NULL;
     }
-    for (i = 0; copy[i] != '\0'; i++)
-        if ((unsigned char)copy[i] >= 0x80)
-            copy[i] = '?';
     j = json_string(copy);
     free(copy);
     if (j == NULL)

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "text.h"
+
 #ifndef HARNESS_BIN_DIR
 #error "tests/harness/CMakeLists.txt defines HARNESS_BIN_DIR and friends"
 #endif
@@ -506,6 +508,128 @@ Test(harness, leaks_in_criterion_outputs)
     done(tmp);
 }
 
+/* Whether text is valid UTF-8 with only characters XML 1.0 allows. */
+static bool xml_chars_ok(const char *text)
+{
+    size_t n = strlen(text), i, k;
+    uint32_t c;
+
+    for (i = 0; i < n; i += k) {
+        k = leash__utf8_char(text + i, n - i, &c);
+        if (k == 0 || (c < 0x20 && c != '\t' && c != '\n' && c != '\r') ||
+            c == 0xFFFE || c == 0xFFFF)
+            return false;
+    }
+    return true;
+}
+
+/* A source file name that is not UTF-8 and an allowlist reason with
+ * U+FFFE: Criterion's outputs stay valid, the JSON report keeps the
+ * valid characters and marks the bad byte. */
+Test(harness, odd_text_in_criterion_outputs)
+{
+    char *tmp = tmp_dir(), *xml = path_in(tmp, "out.xml");
+    char *js = path_in(tmp, "out.json"), *dir = path_in(tmp, "reports");
+    char *ax, *aj, *env, *text;
+    json_error_t err;
+    json_t *doc;
+    struct run r;
+
+    cr_assert_geq(asprintf(&ax, "--xml=%s", xml), 0);
+    cr_assert_geq(asprintf(&aj, "--json=%s", js), 0);
+    cr_assert_geq(asprintf(&env, "LEASH_REPORT_DIR=%s", dir), 0);
+    r = run_in(tmp, BIN("h_text"), ARGS(J1, ax, aj),
+               ARGS(env, "LEASH_ALLOWLIST=" SRC("text.yaml")));
+    cr_assert_eq(r.status, 1, "%s", r.out);
+
+    text = slurp(xml);
+    cr_assert(xml_chars_ok(text), "%s", text);
+    cr_assert(strstr(text, "caf?.c:") != NULL, "%s", text);
+    cr_assert(strstr(text, "odd ? reason ? (here) + 'there'") != NULL,
+              "%s", text);
+    text = slurp(js);
+    cr_assert(xml_chars_ok(text), "%s", text);
+    doc = json_load_file(js, 0, &err);
+    cr_assert_not_null(doc, "Criterion's --json is not JSON: %s", err.text);
+    json_decref(doc);
+
+    text = slurp(path_in(dir, "text.latin1_file.json"));
+    cr_assert(strstr(text, "caf\xEF\xBF\xBD.c") != NULL, "%s", text);
+    text = slurp(path_in(dir, "text.odd_reason.json"));
+    cr_assert(strstr(text, "odd \xEF\xBF\xBE reason") != NULL, "%s", text);
+    done(tmp);
+}
+
+/* The replacements themselves. */
+Test(harness, criterion_text_replacements)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        { "a\tb", "a    b" },
+        { "\"\\<>&", "'/()+" },
+        { "cr\r del\x7F bel\x07 nul-free", "cr  del  bel? nul-free" },
+        { "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80",
+          "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80" },
+        { "latin1 caf\xE9.c", "latin1 caf?.c" },
+        { "nonchars \xEF\xBF\xBE \xEF\xBF\xBF", "nonchars ? ?" },
+        { "surrogate \xED\xA0\x80", "surrogate ???" },
+        { "overlong \xC0\xAF \xE0\x80\xAF", "overlong ?? ???" },
+        { "too big \xF4\x90\x80\x80", "too big ????" },
+        { "cut short \xE2\x82", "cut short ??" },
+        { "stray \x80\xBF", "stray ??" },
+        { "U+FFFD \xEF\xBF\xBD kept", "U+FFFD \xEF\xBF\xBD kept" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *t = leash__criterion_text(cases[i].in, 1024, 0);
+
+        cr_expect_str_eq(t, cases[i].out, "case %zu", i);
+        free(t);
+    }
+}
+
+/* Lines longer than the limit are broken, never inside a character. */
+Test(harness, criterion_text_breaks_long_lines)
+{
+    char *t = leash__criterion_text("abcdefgh\n12345\xC3\xA9xy", 1024, 6);
+
+    cr_expect_str_eq(t, "abcdef\n  gh\n12345\n  \xC3\xA9xy");
+    free(t);
+}
+
+/* The JSON report's strings: bad bytes become U+FFFD, nothing else. */
+Test(harness, utf8_fix)
+{
+    char *t = leash__utf8_fix("caf\xE9 caf\xC3\xA9 \xEF\xBF\xBE");
+
+    cr_expect_str_eq(t, "caf\xEF\xBF\xBD caf\xC3\xA9 \xEF\xBF\xBE");
+    free(t);
+    cr_expect_eq(leash__utf8_bad("ok\xC3\xA9\xE9", 5), 4);
+    cr_expect_eq(leash__utf8_bad("ok", 2), 2);
+}
+
+/* Hundreds of goroutines with one stack: the id list is abbreviated, and
+ * no console line is cut or runs into the next. */
+Test(harness, long_id_lists_are_abbreviated)
+{
+    char *tmp = tmp_dir(), *line, *save = NULL;
+    struct run r = run_in(tmp, BIN("h_many"), ARGS(J1), NOENV);
+
+    cr_assert_eq(r.status, 1, "%s", r.out);
+    cr_assert(strstr(r.out, "... and 499 more goroutines with this stack: "
+                            "3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 "
+                            "21 ... 501 (479 more in the JSON report)\n")
+              != NULL, "%s", r.out);
+    for (line = strtok_r(r.out, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        cr_expect_lt(strlen(line), 200, "%s", line);
+        cr_expect_leq(count(line, "[----]"), 1, "%s", line);
+    }
+    done(tmp);
+}
+
 /* Each test writes its JSON report into LEASH_REPORT_DIR. */
 Test(harness, json_reports)
 {
@@ -625,6 +749,10 @@ Test(harness, bad_settings_fail_every_test)
     bad_setting("LEASH_TIMEOUT=-5", "LEASH_TIMEOUT='-5' is not a number "
                 "of seconds");
     bad_setting("LEASH_TIMEOUT=soon", "LEASH_TIMEOUT='soon'");
+    bad_setting("LEASH_TODAY=2027-02-30", "LEASH_TODAY='2027-02-30' is "
+                "not a date YYYY-MM-DD");
+    bad_setting("LEASH_TODAY=garbage", "LEASH_TODAY='garbage' is not a "
+                "date");
     done(tmp);
 }
 
@@ -715,6 +843,20 @@ Test(harness, missing_allowlist_fails_every_test)
     done(tmp);
 }
 
+/* Set but empty is a mistake, not "no allowlist". */
+Test(harness, empty_allowlist_variable_fails_every_test)
+{
+    char *tmp = tmp_dir();
+    struct run r = run_in(tmp, BIN("h_allow"), ARGS(J1),
+                          ARGS("LEASH_ALLOWLIST="));
+
+    cr_assert_eq(r.status, 1, "%s", r.out);
+    cr_assert_eq(count(r.out, "leash: allowlist error: LEASH_ALLOWLIST is "
+                              "set but empty"), 6, "%s", r.out);
+    cr_assert_null(strstr(r.out, "cannot read"), "%s", r.out);
+    done(tmp);
+}
+
 /* Without LEASH_ALLOWLIST, leash-allow.yaml is found in a parent of the
  * working directory. */
 Test(harness, allowlist_found_upward)
@@ -766,6 +908,30 @@ Test(harness, strict_by_environment)
     cr_assert(strstr(r.out, "leash: lenient/poller_left: 1 of 1 goroutine "
                             "left at the end not allowed (strict mode)")
               != NULL, "%s", r.out);
+    done(tmp);
+}
+
+/* Goroutines an .init started are the test's: a leaked one fails it,
+ * strict or not; strict mode leaves the living ones alone. */
+Test(harness, init_goroutines_are_checked)
+{
+    char *tmp = tmp_dir(), *dir = path_in(tmp, "reports"), *env, *rep;
+    struct run r;
+
+    cr_assert_geq(asprintf(&env, "LEASH_REPORT_DIR=%s", dir), 0);
+    r = run_in(tmp, BIN("h_init"), ARGS(J1), ARGS(env));
+    cr_assert_eq(r.status, 1, "%s", r.out);
+    cr_assert(strstr(r.out, "leash: init/leaks: 1 of 1 leaked goroutine "
+                            "not allowed") != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "leash: init/leaks_strict: 1 of 1 goroutine "
+                            "left at the end not allowed (strict mode)")
+              != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "created by init_leak in goroutine 1") != NULL,
+              "%s", r.out);
+    cr_assert(strstr(r.out, "Tested: 3 | Passing: 1 | Failing: 2") != NULL,
+              "%s", r.out);
+    rep = path_in(dir, "init.leaks.json");
+    cr_assert(strstr(slurp(rep), "\"verdict\": \"leaks\"") != NULL);
     done(tmp);
 }
 

@@ -42,7 +42,7 @@
  * LEASH_TEST(Suite, Name, ...)
  *     Criterion's Test(Suite, Name, ...) with the leak check. The options
  *     are Criterion's: .init, .fini, .timeout, .description, .disabled,
- *     .signal, .exit_code. Two differ:
+ *     .signal, .exit_code. Three differ:
  *       .timeout  defaults to LEASH_DEFAULT_TIMEOUT seconds (or
  *                 $LEASH_TIMEOUT, or the suite's .timeout when the suite
  *                 has one), so a hung test cannot stall CI; an explicit
@@ -50,18 +50,23 @@
  *                 lowers every timeout above S, the default one included.
  *       .fini     still runs, after the leak check. The harness installs
  *                 a .fini of its own that calls yours.
- *     Criterion's .init runs before the body, on goroutine 1; goroutines
- *     it starts are checked with the test's.
+ *       .init     still runs before the body, on goroutine 1. The
+ *                 harness installs an .init of its own that calls yours,
+ *                 then clears the stack it used, so that pointers left
+ *                 there do not hide a leak. Goroutines started by the
+ *                 suite's or the test's .init are checked with the
+ *                 test's: a leaked one fails the test, strict or not.
  *
  * LEASH_STRICT_TEST(Suite, Name, ...)
  *     The same in strict mode: every goroutine still alive when the body
  *     returned and the grace period ended fails the test, leaked or not
  *     (a poller whose ticker still fires, a server still listening), unless
  *     the allowlist allows it. Goroutines started before the body (by
- *     .init) are left out; leaked ones are always checked. For the
- *     allowlist's wait: matcher, a goroutine that is not parked on a
- *     primitive has the wait "sleep" (in leash_sleep) or its state
- *     ("runnable").
+ *     .init) are left out of this check of the living, since a fixture
+ *     may keep them running; those that leaked are reported like any
+ *     other leak. For the allowlist's wait: matcher, a goroutine that is
+ *     not parked on a primitive has the wait "sleep" (in leash_sleep) or
+ *     its state ("runnable").
  *
  * LEASH_PARAMETERIZED_TEST(Param, Suite, Name, ...)
  * LEASH_STRICT_PARAMETERIZED_TEST(Param, Suite, Name, ...)
@@ -126,8 +131,15 @@
  *
  * Criterion 2.4.1 copies failure messages into its --xml and --json files
  * without escaping them; so that those files stay well-formed, the text
- * Criterion receives has tabs as four spaces and the characters " \ < > &
- * replaced by ' / ( ) +. The JSON report keeps the exact text.
+ * Criterion receives has tabs as four spaces, the characters " \ < > &
+ * replaced by ' / ( ) +, CR and DEL by a space, and each byte that is not
+ * UTF-8 and each character XML 1.0 forbids (other C0 controls, U+FFFE,
+ * U+FFFF) by '?'; the test's file name gets the same treatment. Lines
+ * longer than 960 bytes are broken (Criterion's console cuts them), and a
+ * group of more than 20 goroutines with one stack lists the first ids
+ * and the last: "3 4 ... 502 (479 more in the JSON report)". The JSON
+ * report keeps the exact text, except that jansson takes only UTF-8: a
+ * byte that is not is written as U+FFFD, every valid character kept.
  *
  *
  * Environment
@@ -149,16 +161,19 @@
  *     How long, at most, the harness waits for timers of goroutines that
  *     are still busy before it judges (0 to 600000; default 100). Runnable
  *     goroutines always run until they block or exit; the grace only
- *     bounds waiting for sleeps and timers. (A goroutine that never blocks
- *     keeps the harness waiting until the test's timeout.)
+ *     bounds waiting for sleeps and timers. A goroutine that never blocks
+ *     (a polling loop) does not hold the check up: the wait ends once the
+ *     grace has passed and every goroutine has had 10 000 turns
+ *     (leash_settle), and strict mode then reports it as "runnable".
  * LEASH_TIMEOUT=S
  *     The default .timeout in seconds (a decimal number, 0 to 86400; 0
  *     means none) of tests that set none themselves and whose suite sets
  *     none. Default LEASH_DEFAULT_TIMEOUT.
  * LEASH_ALLOWLIST=path
  *     The allowlist (format in harness/allowlist.h). When set, the file
- *     must exist. When unset, the first leash-allow.yaml found from the
- *     working directory up to / is used, if any. A file that cannot be
+ *     must exist; set but empty is an error too. When unset, the first
+ *     leash-allow.yaml found from the working directory up to / is used,
+ *     if any. A file that cannot be
  *     read or is malformed fails every test with "path:line:column:
  *     message"; it never allows anything.
  * LEASH_REPORT_DIR=dir
@@ -168,7 +183,8 @@
  *     can collect the reports after Criterion's workers are done. A
  *     report that cannot be written fails the test.
  * LEASH_TODAY=YYYY-MM-DD
- *     The date expiry dates are compared with, instead of today (UTC).
+ *     The date expiry dates are compared with, instead of today (UTC): a
+ *     day that exists, year 1970 to 9999.
  *
  * After all tests ran, the Criterion runner process prints one warning per
  * allowlist entry that allowed or matched no goroutine in this run (it
@@ -267,6 +283,7 @@ struct leash__suite {
 void leash__harness_register(struct leash__test *t);
 void leash__harness_register_suite(struct leash__suite *s);
 void leash__harness_run(struct leash__test *t, void *param);
+void leash__harness_init(struct leash__test *t);
 void leash__harness_fini(struct leash__test *t);
 
 #define LEASH__ID(Suite, Name, What) leash__##Suite##_##Name##_##What
@@ -284,7 +301,8 @@ void leash__harness_fini(struct leash__test *t);
     __attribute__((optimize("no-optimize-sibling-calls"), noinline))
 #endif
 
-/* The harness's .timeout and .fini come after the user's, on purpose. */
+/* The harness's .timeout, .init and .fini come after the user's, on
+ * purpose. */
 #define LEASH__OVERRIDE_BEGIN                                           \
     _Pragma("GCC diagnostic push")                                      \
     _Pragma("GCC diagnostic ignored \"-Woverride-init\"")
@@ -303,6 +321,10 @@ void leash__harness_fini(struct leash__test *t);
     {                                                                   \
         leash__harness_register(&LEASH__ID(Suite, Name, desc));         \
     }                                                                   \
+    static void LEASH__ID(Suite, Name, init)(void)                      \
+    {                                                                   \
+        leash__harness_init(&LEASH__ID(Suite, Name, desc));             \
+    }                                                                   \
     static void LEASH__ID(Suite, Name, fini)(void)                      \
     {                                                                   \
         leash__harness_fini(&LEASH__ID(Suite, Name, desc));             \
@@ -314,6 +336,7 @@ void leash__harness_fini(struct leash__test *t);
                   NULL, __VA_ARGS__)                                    \
     LEASH__OVERRIDE_BEGIN                                               \
     Test(Suite, Name, .timeout = LEASH_DEFAULT_TIMEOUT, __VA_ARGS__,    \
+         .init = LEASH__ID(Suite, Name, init),                          \
          .fini = LEASH__ID(Suite, Name, fini))                          \
     {                                                                   \
         leash__harness_run(&LEASH__ID(Suite, Name, desc), NULL);        \
@@ -333,6 +356,7 @@ void leash__harness_fini(struct leash__test *t);
     LEASH__OVERRIDE_BEGIN                                               \
     ParameterizedTest(void *leash__param, Suite, Name,                  \
                       .timeout = LEASH_DEFAULT_TIMEOUT, __VA_ARGS__,    \
+                      .init = LEASH__ID(Suite, Name, init),             \
                       .fini = LEASH__ID(Suite, Name, fini))             \
     {                                                                   \
         leash__harness_run(&LEASH__ID(Suite, Name, desc), leash__param); \
