@@ -68,7 +68,7 @@ static leash_allowlist_t *must_parse(const char *yaml)
 struct bad_case {
     char yaml[128];
     size_t len;             /* 0: strlen(yaml) */
-    char msg[192];          /* the exact message */
+    char msg[384];          /* the exact message */
 };
 
 #define ENTRY_HEAD "version: 1\nallow:\n  - reason: x\n"
@@ -145,8 +145,8 @@ ParameterizedTestParameters(allowlist, malformed)
         { ENTRY_HEAD "    creator: f\n  - reason: y\n    creator: f\n"
           "    max: 3\n", 0, "t.yaml:5:5: this allow entry has the same "
           "matchers as the one on line 3" },
-        { ENTRY_HEAD "    creator: f\n    wait: g\n  - reason: y\n"
-          "    wait: g\n    creator: f\n", 0, "t.yaml:6:5: this allow "
+        { ENTRY_HEAD "    creator: f\n    wait: select\n  - reason: y\n"
+          "    wait: select\n    creator: f\n", 0, "t.yaml:6:5: this allow "
           "entry has the same matchers as the one on line 3" },
         /* reason */
         { "version: 1\nallow:\n  - reason: \"\"\n    entry: a\n", 0,
@@ -184,6 +184,25 @@ ParameterizedTestParameters(allowlist, malformed)
           "must be a string, found a mapping" },
         { ENTRY_HEAD "    entry: \"a\\0b\"\n", 0, "t.yaml:4:12: \"entry\" "
           "contains a NUL character" },
+        /* globs that can never match */
+        { ENTRY_HEAD "    wait: \"chan recieve\"\n", 0, "t.yaml:4:11: "
+          "wait pattern \"chan recieve\" matches no wait reason (known: "
+          "chan receive, chan send, chan receive (nil chan), chan send "
+          "(nil chan), select, select (no cases), sync.Mutex.Lock, "
+          "sync.RWMutex.RLock, sync.RWMutex.Lock, sync.WaitGroup.Wait, "
+          "sync.Cond.Wait, sleep, runnable, running, sleeping, waiting)" },
+        { ENTRY_HEAD "    wait: \"Chan*\"\n", 0, "t.yaml:4:11: wait "
+          "pattern \"Chan*\" matches no wait reason (known: chan receive, "
+          "chan send, chan receive (nil chan), chan send (nil chan), "
+          "select, select (no cases), sync.Mutex.Lock, sync.RWMutex.RLock, "
+          "sync.RWMutex.Lock, sync.WaitGroup.Wait, sync.Cond.Wait, sleep, "
+          "runnable, running, sleeping, waiting)" },
+        { ENTRY_HEAD "    test: idle_pool\n", 0, "t.yaml:4:11: test "
+          "pattern \"idle_pool\" matches no test: test names are "
+          "suite/name (put the suite, or \"*/\" for any, in front)" },
+        { ENTRY_HEAD "    test: \"pool\\\\*\"\n", 0, "t.yaml:4:11: test "
+          "pattern \"pool\\*\" matches no test: test names are "
+          "suite/name (put the suite, or \"*/\" for any, in front)" },
         { ENTRY_HEAD "    top: !custom a\n", 0, "t.yaml:4:10: unexpected "
           "tag !custom" },
         /* max */
@@ -419,16 +438,16 @@ Test(allowlist, describe_escapes_and_truncates)
 {
     leash_allowlist_t *al = must_parse(
         "version: 1\nallow:\n  - reason: r\n    entry: \"a\\tb\\nc\\x01\"\n"
-        "    test: \"caf\xc3\xa9\"\n");
+        "    test: \"s/caf\xc3\xa9\"\n");
     char d[64];
 
     leash_allowlist_describe(al, 0, d, sizeof d);
-    cr_expect_str_eq(d, "entry=a\\tb\\nc\\x01 test=caf\xc3\xa9");
+    cr_expect_str_eq(d, "entry=a\\tb\\nc\\x01 test=s/caf\xc3\xa9");
     /* Never half an escape or half a character. */
     leash_allowlist_describe(al, 0, d, 9);
     cr_expect_str_eq(d, "entry=a");
-    leash_allowlist_describe(al, 0, d, 27);
-    cr_expect_str_eq(d, "entry=a\\tb\\nc\\x01 test=caf");
+    leash_allowlist_describe(al, 0, d, 30);
+    cr_expect_str_eq(d, "entry=a\\tb\\nc\\x01 test=s/caf");
     leash_allowlist_describe(al, 0, d, 1);
     cr_expect_str_eq(d, "");
     leash_allowlist_describe(al, 1, d, sizeof d);
@@ -529,7 +548,7 @@ Test(allowlist, each_matcher)
         { "test: \"[[:lower:]]ool/idle\"", LEASH_ALLOW_OK },
         { "test: \"[[:upper:]]ool/idle\"", LEASH_ALLOW_NONE },
         { "test: \"\\\\pool/idle\"", LEASH_ALLOW_OK },
-        { "test: \"pool\\\\*\"", LEASH_ALLOW_NONE },
+        { "test: \"pool/\\\\*\"", LEASH_ALLOW_NONE },
         { "file: \"/src*pool.c\"", LEASH_ALLOW_OK },
         { "entry: POOL_WORKER_MAIN", LEASH_ALLOW_NONE }, /* case matters */
     };
