@@ -17,8 +17,12 @@
 #   --source DIR      the project to configure into --build-dir
 #   --allowlist FILE  the allowlist (exported as LEASH_ALLOWLIST, absolute,
 #                     and validated before anything runs)
-#   --reports DIR     where tests write their JSON reports (emptied first;
-#                     default OUT/reports)
+#   --reports DIR     where tests write their JSON reports (default
+#                     OUT/reports). Created when missing; when it exists it
+#                     may hold only leash reports (*.json of schema
+#                     leash-report) and the harness's temporary files
+#                     (.*.json.*.tmp) of an earlier run, which are deleted;
+#                     anything else makes the gate refuse to run
 #   --out DIR         where the gate writes its outputs (default
 #                     leash-gate in --build-dir, else in the current
 #                     directory): summary.txt, summary.md, leash.sarif,
@@ -53,6 +57,15 @@ die() {
     exit 2
 }
 
+# The value of option $1, which is $2; an option without one is bad usage.
+value() {
+    if [ "$3" -lt 2 ] || [ -z "$2" ] || [ "$2" = -- ]; then
+        echo "gate: $1 needs an argument" >&2
+        usage
+    fi
+    printf '%s' "$2"
+}
+
 build_dir=""
 source_dir=""
 allowlist=""
@@ -63,13 +76,13 @@ root=""
 leaks_only=0
 while [ $# -gt 0 ]; do
     case "$1" in
-    --build-dir) build_dir=${2:?--build-dir needs a directory}; shift ;;
-    --source) source_dir=${2:?--source needs a directory}; shift ;;
-    --allowlist) allowlist=${2:?--allowlist needs a file}; shift ;;
-    --reports) reports=${2:?--reports needs a directory}; shift ;;
-    --out) out=${2:?--out needs a directory}; shift ;;
-    --leash) leash=${2:?--leash needs a path}; shift ;;
-    --root) root=${2:?--root needs a directory}; shift ;;
+    --build-dir) build_dir=$(value "$1" "${2-}" $#); shift ;;
+    --source) source_dir=$(value "$1" "${2-}" $#); shift ;;
+    --allowlist) allowlist=$(value "$1" "${2-}" $#); shift ;;
+    --reports) reports=$(value "$1" "${2-}" $#); shift ;;
+    --out) out=$(value "$1" "${2-}" $#); shift ;;
+    --leash) leash=$(value "$1" "${2-}" $#); shift ;;
+    --root) root=$(value "$1" "${2-}" $#); shift ;;
     --leaks-only) leaks_only=1 ;;
     -h | --help) usage ;;
     --) shift; break ;;
@@ -78,6 +91,11 @@ while [ $# -gt 0 ]; do
     shift
 done
 [ $# -gt 0 ] || { echo "gate: no test command after --" >&2; usage; }
+if [ -n "$allowlist" ]; then
+    [ ! -d "$allowlist" ] ||
+        die "allowlist $allowlist is a directory, not a file"
+    [ -f "$allowlist" ] || die "allowlist $allowlist not found"
+fi
 
 # --- build ------------------------------------------------------------------
 if [ -n "$build_dir" ]; then
@@ -106,12 +124,52 @@ fi
 if [ -z "$out" ]; then
     out=${build_dir:-.}/leash-gate
 fi
-mkdir -p "$out"
+mkdir -p "$out" 2>/dev/null || die "cannot create the output directory $out"
 out=$(cd "$out" && pwd)
 reports=${reports:-$out/reports}
-# Reports of an earlier run would pass for this one's.
-rm -rf "$reports"
-mkdir -p "$reports"
+
+# Reports of an earlier run would pass for this one's, so they go; but the
+# directory is the user's: anything in it that the harness did not write
+# stops the gate instead of being deleted with it.
+if [ -e "$reports" ] || [ -L "$reports" ]; then
+    [ -d "$reports" ] && [ ! -L "$reports" ] ||
+        die "--reports $reports is not a directory"
+    stale=()
+    foreign=()
+    [ "$(cd "$reports" && pwd -P)" != "$(pwd -P)" ] ||
+        die "--reports $reports is the working directory; give the" \
+            "reports a directory of their own"
+    while IFS= read -r -d '' f; do
+        if [ ! -f "$f" ] || [ -L "$f" ]; then
+            foreign+=("$f")
+            continue
+        fi
+        case "${f##*/}" in
+        .*.json.*.tmp) stale+=("$f") ;;
+        *.json)
+            if grep -q '"schema": *"leash-report"' "$f" 2>/dev/null; then
+                stale+=("$f")
+            else
+                foreign+=("$f")
+            fi ;;
+        *) foreign+=("$f") ;;
+        esac
+    done < <(find "$reports" -mindepth 1 -maxdepth 1 -print0 2>/dev/null)
+    if [ ${#foreign[@]} -gt 0 ]; then
+        die "--reports $reports holds files that are not leash reports" \
+            "(${foreign[0]##*/}$([ ${#foreign[@]} -gt 1 ] &&
+            echo " and $((${#foreign[@]} - 1)) more")); give an empty" \
+            "or new directory"
+    fi
+    [ -r "$reports" ] && [ -w "$reports" ] && [ -x "$reports" ] ||
+        die "--reports $reports cannot be read and written"
+    for f in "${stale[@]}"; do
+        rm -f -- "$f" || die "cannot delete the old report $f"
+    done
+else
+    mkdir -p "$reports" 2>/dev/null ||
+        die "cannot create the report directory $reports"
+fi
 reports=$(cd "$reports" && pwd)
 export LEASH_REPORT_DIR=$reports
 rm -f "$out"/criterion-*.xml
@@ -121,7 +179,6 @@ if [ -n "$root" ]; then
     tool_args+=(--root "$root")
 fi
 if [ -n "$allowlist" ]; then
-    [ -f "$allowlist" ] || die "allowlist $allowlist not found"
     allowlist=$(cd "$(dirname "$allowlist")" && pwd)/$(basename "$allowlist")
     "$leash" allowlist validate -q "$allowlist" || exit 2
     export LEASH_ALLOWLIST=$allowlist

@@ -8,12 +8,13 @@
  * instructions, CDATA and character references. It is lenient where
  * Criterion is sloppy (failure messages are copied unescaped into CDATA,
  * and a stray "<" in text is kept as text) and strict where it matters:
- * a file that ends inside an element is truncated, a root other than
- * <testsuites> is a foreign file, and mismatched tags are errors, each
- * with file:line:column.
+ * a file that is not UTF-8, one that ends inside an element (truncated),
+ * a root other than <testsuites> (a foreign file) and mismatched tags are
+ * errors, each with file:line:column.
  */
 #define _GNU_SOURCE
 #include "cli.h"
+#include "text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -430,7 +431,7 @@ int lc_load_xml(struct lc_run *run, const char *path)
 {
     struct scan s = { .path = path, .testcase = -1, .run = run };
     FILE *f = fopen(path, "rb");
-    size_t cap = 65536, got;
+    size_t cap = 65536, got, bad;
     char *buf;
 
     if (f == NULL) {
@@ -446,6 +447,16 @@ int lc_load_xml(struct lc_run *run, const char *path)
     fclose(f);
     s.buf = buf;
     s.cap = run->nxml_tests;
+
+    /* XML is UTF-8 here: names and messages go on into other outputs. */
+    bad = leash__utf8_bad(buf, s.len);
+    if (bad < s.len) {
+        char detail[96];
+
+        snprintf(detail, sizeof detail, "byte 0x%02X is not part of a "
+                 "UTF-8 character", (unsigned char)buf[bad]);
+        fail(&s, bad, "not a UTF-8 XML file", detail);
+    }
 
     while (!s.failed) {
         const char *lt = memchr(s.buf + s.pos, '<', s.len - s.pos);

@@ -599,6 +599,9 @@ Test(errors, criterion_xml)
     REFUSED("leash: bad/mismatched.xml:4:3: invalid XML: </testsuites> "
             "closes <testsuite>\n", "run/reports", "--xml",
             "bad/mismatched.xml");
+    REFUSED("leash: bad/not-utf8.xml:3:23: not a UTF-8 XML file: byte "
+            "0xE9 is not part of a UTF-8 character\n", "run/reports",
+            "--xml", "bad/not-utf8.xml");
 }
 
 /* ------------------------------------------------------------------ */
@@ -927,5 +930,122 @@ Test(live, suite_reports, .timeout = 120)
     free(xml);
     free(xml_opt);
     free(env);
+    remove_tree(dir);
+}
+
+/* ------------------------------------------------------------------ */
+/* ci/gate.sh                                                           */
+/* ------------------------------------------------------------------ */
+
+#define GATE CLI_DIR "/../../ci/gate.sh"
+
+#define RUN_GATE(dir, ...)                                              \
+    run_prog("/bin/bash", dir, NULL,                                    \
+             (const char *const[]){ "bash", GATE, "--leash", LEASH_CLI, \
+                                    __VA_ARGS__, NULL })
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+    fputs(text, f);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* Bad usage is status 2 with a message, never 1, which means leaks. */
+Test(gate, usage_errors_exit_2)
+{
+    static const char *const cases[][3] = {
+        { "--out", NULL, "gate: --out needs an argument\n" },
+        { "--reports", NULL, "gate: --reports needs an argument\n" },
+        { "--allowlist", "--", "gate: --allowlist needs an argument\n" },
+        { "--allowlist", "/tmp",
+          "gate: allowlist /tmp is a directory, not a file\n" },
+        { "--reports", ".", "gate: --reports . is the working directory; "
+          "give the reports a directory of their own\n" },
+        { "--reports", "/proc/foo", "gate: cannot create the report "
+          "directory /proc/foo\n" },
+    };
+    char dir[] = "/tmp/leash-gate-XXXXXX";
+    struct result r;
+    size_t i;
+
+    cr_assert_not_null(mkdtemp(dir));
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cases[i][1] != NULL)
+            r = RUN_GATE(dir, cases[i][0], cases[i][1], "--", "true");
+        else
+            r = RUN_GATE(dir, cases[i][0]);
+        cr_expect_eq(r.status, 2, "%s: exit %d: %s", cases[i][0],
+                     r.status, r.err);
+        cr_expect(strncmp(r.err, cases[i][2], strlen(cases[i][2])) == 0,
+                  "%s %s: %s", cases[i][0], cases[i][1], r.err);
+        free_result(&r);
+    }
+    remove_tree(dir);
+}
+
+/* --reports on a directory with the user's files: refused, untouched. */
+Test(gate, reports_dir_with_other_files_is_refused)
+{
+    char dir[] = "/tmp/leash-gate-XXXXXX", *rep, *notes, *pkg;
+    struct result r;
+    struct stat st;
+
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert(asprintf(&rep, "%s/rep", dir) > 0);
+    cr_assert(asprintf(&notes, "%s/notes.txt", rep) > 0);
+    cr_assert(asprintf(&pkg, "%s/package.json", rep) > 0);
+    cr_assert_eq(mkdir(rep, 0777), 0);
+    write_file(notes, "mine\n");
+    r = RUN_GATE(dir, "--reports", "rep", "--", "true");
+    cr_expect_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+    cr_expect_str_eq(r.err, "gate: --reports rep holds files that are not "
+                     "leash reports (notes.txt); give an empty or new "
+                     "directory\n");
+    cr_expect_eq(stat(notes, &st), 0, "notes.txt was deleted");
+    free_result(&r);
+
+    /* A JSON file that is not a leash report is the user's too. */
+    unlink(notes);
+    write_file(pkg, "{\"name\": \"shop\"}\n");
+    r = RUN_GATE(dir, "--reports", "rep", "--", "true");
+    cr_expect_eq(r.status, 2, "exit %d: %s", r.status, r.err);
+    cr_expect_eq(stat(pkg, &st), 0, "package.json was deleted");
+    free_result(&r);
+    free(rep);
+    free(notes);
+    free(pkg);
+    remove_tree(dir);
+}
+
+/* Old reports and the harness's temporary files go; the directory
+ * stays, and gets this run's reports. */
+Test(gate, old_reports_are_replaced, .timeout = 120)
+{
+    char dir[] = "/tmp/leash-gate-XXXXXX", *rep, *old, *tmp, *new;
+    struct result r;
+    struct stat st;
+
+    cr_assert_not_null(mkdtemp(dir));
+    cr_assert(asprintf(&rep, "%s/rep", dir) > 0);
+    cr_assert(asprintf(&old, "%s/old.test.json", rep) > 0);
+    cr_assert(asprintf(&tmp, "%s/.old.test.json.42.tmp", rep) > 0);
+    cr_assert(asprintf(&new, "%s/shop.checkout_clean.json", rep) > 0);
+    cr_assert_eq(mkdir(rep, 0777), 0);
+    write_file(old, "{\"schema\": \"leash-report\", \"version\": 1}\n");
+    write_file(tmp, "{");
+    r = RUN_GATE(dir, "--reports", "rep", "--out", "out", "--",
+                 CLI_SUITE, "--filter=shop/checkout_clean");
+    cr_expect_eq(r.status, 0, "exit %d: %s\n%s", r.status, r.err, r.out);
+    cr_expect_neq(stat(old, &st), 0, "the old report is still there");
+    cr_expect_neq(stat(tmp, &st), 0, "the temporary file is still there");
+    cr_expect_eq(stat(new, &st), 0, "no new report");
+    free_result(&r);
+    free(rep);
+    free(old);
+    free(tmp);
+    free(new);
     remove_tree(dir);
 }
