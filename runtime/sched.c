@@ -160,8 +160,9 @@ void leash__init_slow(void)
         else if (*end == 'm' || *end == 'M')
             v *= 1024 * 1024, end++;
         if (*end != '\0' || leash_set_stack_size((size_t)v) != 0)
-            leash__fatal("runtime: bad LEASH_STACK_SIZE=%s "
-                         "(bytes, >= 64K)", env);
+            leash__fatal("runtime: bad LEASH_STACK_SIZE=%s (a number of "
+                         "bytes, with an optional K or M suffix, from 64K "
+                         "to 4096M)", env);
     }
     find_native_stack();
     leash__s.next_id = 2;
