@@ -59,15 +59,28 @@ static void run_case(leash_case_t *k)
         leash__fatal("runtime: select: a ready receive did not complete");
 }
 
+/* Waiters of a select with up to this many channels live on its stack;
+ * more go to bookkeeping memory, so that no select can overflow a stack.
+ * The channels stay referenced from the caller's cases. */
+#define STACK_CASES 32
+
 /* Block until one case completes. n_live cases have a channel. */
 static LEASH_PARKS int select_block(leash_case_t *cases, size_t n,
                                     size_t n_live)
 {
-    leash__waiter_t ws[n_live];
-    const void *prims[n_live];
+    leash__waiter_t ws_stack[STACK_CASES];
+    const void *prims_stack[STACK_CASES];
+    leash__waiter_t *ws = ws_stack;
+    const void **prims = prims_stack;
     leash__g_t *g = leash__s.cur;
     leash__waiter_t *won;
+    bool sent_to_closed;
     size_t i, j;
+
+    if (n_live > STACK_CASES) {
+        ws = leash__xalloc(n_live * sizeof *ws);
+        prims = leash__xalloc(n_live * sizeof *prims);
+    }
 
     for (i = 0, j = 0; i < n; i++) {
         leash_chan_t *c = cases[i].chan;
@@ -97,12 +110,15 @@ static LEASH_PARKS int select_block(leash_case_t *cases, size_t n,
                                                  : &k->chan->recvq, &ws[j]);
     }
     i = (size_t)won->case_index;
-    if (cases[i].dir == LEASH_SEND) {
-        if (!won->success)
-            leash_panic("send on closed channel");
-    } else {
+    if (cases[i].dir == LEASH_RECV)
         cases[i].ok = won->success;
+    sent_to_closed = cases[i].dir == LEASH_SEND && !won->success;
+    if (ws != ws_stack) {
+        leash__xfree(ws);
+        leash__xfree(prims);
     }
+    if (sent_to_closed)
+        leash_panic("send on closed channel");
     return (int)i;
 }
 

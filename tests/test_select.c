@@ -502,3 +502,39 @@ Test(select, blocked_send_case_woken_by_close_panics)
     expect_send_on_closed(select_send_woken_by_close_body,
                           "select_send_woken_by_close_body(...)");
 }
+
+/* ---- A select over more channels than fit on its stack ------------ */
+
+enum { MANY = 1000 };
+
+static leash_chan_t *many_chans[MANY];
+static int many_won = -1;
+static long many_value;
+
+static void select_over_many(void *unused)
+{
+    leash_case_t *cs = leash_alloc(MANY * sizeof *cs);
+    int i;
+
+    for (i = 0; i < MANY; i++)
+        cs[i] = LEASH_RECV_CASE(many_chans[i], &many_value);
+    many_won = leash_select(cs, MANY, false);
+}
+
+Test(select, thousand_cases)
+{
+    long v = 77;
+    int i;
+
+    for (i = 0; i < MANY; i++)
+        many_chans[i] = leash_chan_make(sizeof(long), 0);
+    leash_go(select_over_many, NULL);
+    leash_settle(0);
+    cr_assert_eq(many_won, -1);
+    leash_chan_send(many_chans[777], &v);
+    cr_assert_eq(leash_settle(0), 0);
+    cr_assert_eq(many_won, 777);
+    cr_assert_eq(many_value, 77);
+    for (i = 0; i < MANY; i++)
+        cr_assert_null(many_chans[i]->recvq.head, "channel %d", i);
+}
