@@ -101,14 +101,13 @@ typedef struct leash__g {
     size_t nwait_prims;
     enum leash__prim wait_kind;
     const void *wait_one;     /* storage when there is one primitive */
-    int64_t park_time;        /* leash_now() at park */
+    int64_t park_time;        /* leash__coarse_now() at park */
     struct leash__waiter *woken_by; /* the waiter that ended the park */
 
     /* Creation record. */
     int64_t parent_id;
     uintptr_t spawn_pc;       /* return address of leash_go in the parent */
     void (*entry)(void *);
-    int64_t start_time;
 
     bool leak_reported;       /* in a report already */
     int64_t leak_time;        /* when the analysis proved it leaked */
@@ -193,6 +192,9 @@ _Noreturn void leash__goexit(void);
 int64_t leash__time_add(int64_t a, int64_t b);
 /* leash_now() + ns (ns < 0 counts as 0), saturated. */
 int64_t leash__after_ns(int64_t ns);
+/* The monotonic clock to within a scheduler tick (a few ms), at a fifth of
+ * leash_now()'s cost: for how long a goroutine has been parked. */
+int64_t leash__coarse_now(void);
 
 /* Timers (time.c): called by the scheduler. */
 /* Fire every timer due by now. Result: true when any fired. */

@@ -172,7 +172,6 @@ void leash__init_slow(void)
     g1->state = LEASH_G_RUNNING;
     g1->stack_lo = leash__s.native_lo;
     g1->stack_hi = leash__s.native_hi;
-    g1->start_time = leash_now();
     leash__s.g1 = g1;
     leash__s.cur = g1;
     all_add(g1);
@@ -399,7 +398,6 @@ LEASH_NOINLINE int64_t leash_go(void (*fn)(void *), void *arg)
     g->entry = fn;
     g->parent_id = leash__s.cur->id;
     g->spawn_pc = pc;
-    g->start_time = leash_now();
     g->sp = leash__ctx_make(hi, fn, arg);
     all_add(g);
     leash__ready(g);
@@ -446,7 +444,7 @@ LEASH_PARKS void leash__park(enum leash__wait w, enum leash__prim kind,
     g->wait_kind = kind;
     g->wait_prims = prims;
     g->nwait_prims = nprims;
-    g->park_time = leash_now();
+    g->park_time = leash__coarse_now();
     schedule();
     /* Not a tail call: the park stays a frame in tracebacks. */
     __asm__ volatile("");
@@ -473,13 +471,14 @@ size_t leash_settle(int64_t max_ns)
 
     /* Bounded both ways: goroutines that keep yielding (two settlers, a
      * polling loop) stop it once the deadline has passed and it has let
-     * everyone run a fair number of rounds. */
+     * everyone run a million rounds: enough for a chain of goroutines
+     * that each start the next to finish, some tens of ms of spinning. */
     for (rounds = 0;; rounds++) {
         int64_t when;
 
         leash__timers_run(leash_now());
         if (leash__s.runq_head != NULL) {
-            if (rounds >= 10000 && leash_now() >= deadline)
+            if (rounds >= 1000000 && leash_now() >= deadline)
                 break;
             leash_yield();
             continue;

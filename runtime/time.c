@@ -31,6 +31,14 @@ int64_t leash_now(void)
     return (int64_t)ts.tv_sec * LEASH_SECOND + ts.tv_nsec;
 }
 
+int64_t leash__coarse_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * LEASH_SECOND + ts.tv_nsec;
+}
+
 int64_t leash__time_add(int64_t a, int64_t b)
 {
     int64_t r;
