@@ -77,14 +77,9 @@ static void die(const char *what)
     exit(1);
 }
 
-/*
- * Goroutines of the leak cases get 64 KiB stacks. The runtime is started
- * first: a leash_set_stack_size before any other call is lost, because
- * starting the runtime sets the default size (runtime/sched.c).
- */
+/* Goroutines of the leak cases get 64 KiB stacks. */
 static void use_leak_stacks(void)
 {
-    (void)leash_goid();
     if (leash_set_stack_size(LEAK_STACK_SIZE) != 0)
         die("leash_set_stack_size");
 }
