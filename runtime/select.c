@@ -124,25 +124,23 @@ static LEASH_PARKS int select_block(leash_case_t *cases, size_t n,
 
 LEASH_PARKS int leash_select(leash_case_t *cases, size_t n, bool has_default)
 {
-    size_t i, n_ready = 0, n_live = 0, pick;
+    size_t i, n_ready = 0, n_live = 0, pick = 0;
 
     leash__init();
-    for (i = 0; i < n; i++) {
-        if (cases[i].chan != NULL)
-            n_live++;
-        if (case_ready(&cases[i]))
-            n_ready++;
-    }
 
-    /* Uniform choice among the ready cases. */
+    /* Uniform choice among the ready cases in one pass: the k-th ready
+     * case replaces the pick with probability 1/k (reservoir sampling). */
+    for (i = 0; i < n; i++) {
+        if (cases[i].chan == NULL)
+            continue;
+        n_live++;
+        if (case_ready(&cases[i]) &&
+            rand_below((uint32_t)++n_ready) == 0)
+            pick = i;
+    }
     if (n_ready > 0) {
-        pick = rand_below((uint32_t)n_ready);
-        for (i = 0; i < n; i++) {
-            if (case_ready(&cases[i]) && pick-- == 0) {
-                run_case(&cases[i]);
-                return (int)i;
-            }
-        }
+        run_case(&cases[pick]);
+        return (int)pick;
     }
     if (has_default)
         return -1;
