@@ -42,6 +42,12 @@ LEASH_NOINLINE leash_chan_t *leash_chan_make(size_t elemsize, size_t cap)
     return c;
 }
 
+/* The slot after i in the ring; no division on the hot path. */
+static inline size_t next_slot(const leash_chan_t *c, size_t i)
+{
+    return i + 1 == c->cap ? 0 : i + 1;
+}
+
 static void copy_elem(void *dst, const void *src, size_t n)
 {
     if (dst == NULL || n == 0)
@@ -69,7 +75,7 @@ bool leash__chan_try_send(leash_chan_t *c, const void *elem)
     }
     if (c->count < c->cap) {
         copy_elem(c->buf + c->sendx * c->elemsize, elem, c->elemsize);
-        c->sendx = (c->sendx + 1) % c->cap;
+        c->sendx = next_slot(c, c->sendx);
         c->count++;
         return true;
     }
@@ -90,7 +96,7 @@ bool leash__chan_try_recv(leash_chan_t *c, void *elem, bool *ok)
 
             copy_elem(elem, slot, c->elemsize);
             copy_elem(slot, w->elem, c->elemsize);
-            c->recvx = (c->recvx + 1) % c->cap;
+            c->recvx = next_slot(c, c->recvx);
             c->sendx = c->recvx;
         }
         w->success = true;
@@ -103,7 +109,7 @@ bool leash__chan_try_recv(leash_chan_t *c, void *elem, bool *ok)
 
         copy_elem(elem, slot, c->elemsize);
         memset(slot, 0, c->elemsize);
-        c->recvx = (c->recvx + 1) % c->cap;
+        c->recvx = next_slot(c, c->recvx);
         c->count--;
         *ok = true;
         return true;
