@@ -244,6 +244,10 @@ void lc_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *lc_xmalloc(size_t n);
 void *lc_xcalloc(size_t n, size_t size);
 void *lc_xrealloc(void *p, size_t n);
+/* Replace control characters (newlines, escapes) by '?' in place: text
+ * from reports and allowlists must not start a line of its own in a CI
+ * log, where "::error ...", say, is a workflow command. */
+void lc_scrub(char *s);
 char *lc_xstrdup(const char *s);
 char *lc_xasprintf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

@@ -99,11 +99,38 @@ static json_t *get(struct val *v, json_t *obj, const char *where,
     return j;
 }
 
+static bool has_control(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+/* A one-line string of the report, control characters scrubbed
+ * (lc_scrub). The multi-line dump ("text") is read with str_text. */
 static const char *str(struct val *v, json_t *obj, const char *where,
                        const char *key, enum need need)
 {
+    json_t *j = get(v, obj, where, key, JSON_STRING, "a string", need);
+    const char *s = json_string_value(j);
+    char *copy;
+
+    if (s == NULL || !has_control(s))
+        return s;
+    copy = lc_xstrdup(s);
+    lc_scrub(copy);
+    json_string_set(j, copy);
+    free(copy);
+    return json_string_value(j);
+}
+
+/* The goroutine dump: newlines and tabs are its layout, and it is only
+ * ever printed inside a fenced block of markdown. */
+static const char *str_text(struct val *v, json_t *obj, const char *key)
+{
     return json_string_value(
-        get(v, obj, where, key, JSON_STRING, "a string", need));
+        get(v, obj, "", key, JSON_STRING, "a string", OPTIONAL));
 }
 
 static long integer(struct val *v, json_t *obj, const char *where,
@@ -344,7 +371,7 @@ static void read_report(struct val *v, json_t *doc, struct lc_report *r)
     r->strict = boolean(v, set, "settings", "strict");
     r->verdict = test_verdict(v, str(v, doc, "", "verdict", REQUIRED));
     r->error = str(v, doc, "", "error", OPTIONAL);
-    r->text = str(v, doc, "", "text", OPTIONAL);
+    r->text = str_text(v, doc, "text");
     read_allowlist(v, doc, r);
 
     leaks = array(v, doc, "", "leaks", REQUIRED);

@@ -208,6 +208,7 @@ static int load_allowlist(struct lc_run *run, const char *path, bool given)
         e->file = lc_xstrdup(path);
         e->line = info.line;
         e->reason = lc_xstrdup(info.reason != NULL ? info.reason : "");
+        lc_scrub(e->reason);
         e->matchers = lc_xstrdup(desc);
         e->expires = info.expires != 0 ? format_day(info.expires) : NULL;
         e->expired = info.expires != 0 && info.expires < today;
@@ -317,6 +318,7 @@ static void count_uses(struct lc_run *run)
             e->file = lc_xstrdup(l->matched.file);
             e->line = l->matched.line;
             e->reason = lc_xstrdup(l->matched.reason);
+            lc_scrub(e->reason);
             e->matchers = lc_xstrdup("");
             e->expires = l->matched.expires != NULL
                              ? lc_xstrdup(l->matched.expires) : NULL;

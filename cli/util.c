@@ -70,6 +70,13 @@ void *lc_xrealloc(void *p, size_t n)
     return p;
 }
 
+void lc_scrub(char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+}
+
 char *lc_xstrdup(const char *s)
 {
     char *p = strdup(s);

@@ -23,6 +23,7 @@ static void warn_expired(const char *path, leash_allowlist_t *al)
         time_t t;
         struct tm tm;
         char day[32] = "?";
+        char *reason;
 
         leash_allowlist_entry(al, i, &info);
         if (info.expires == 0 || info.expires >= today)
@@ -30,8 +31,11 @@ static void warn_expired(const char *path, leash_allowlist_t *al)
         t = (time_t)info.expires * 86400;
         if (gmtime_r(&t, &tm) != NULL)
             strftime(day, sizeof day, "%Y-%m-%d", &tm);
+        reason = lc_xstrdup(info.reason);
+        lc_scrub(reason);
         fprintf(stderr, "%s:%d: warning: entry expired on %s: %s\n", path,
-                info.line, day, info.reason);
+                info.line, day, reason);
+        free(reason);
     }
 }
 
