@@ -122,6 +122,7 @@ typedef struct leash__sched {
     leash__g_t *cur;
     leash__g_t *g1;           /* the thread's own code */
     leash__g_t *runq_head, *runq_tail;
+    size_t nrunq;             /* goroutines on the run queue */
     leash__g_t *all;          /* every live or leaked goroutine */
     size_t nall;
     int64_t next_id;

@@ -308,6 +308,7 @@ void leash__ready(leash__g_t *g)
     else
         leash__s.runq_head = g;
     leash__s.runq_tail = g;
+    leash__s.nrunq++;
 }
 
 static leash__g_t *runq_pop(void)
@@ -319,6 +320,7 @@ static leash__g_t *runq_pop(void)
         if (leash__s.runq_head == NULL)
             leash__s.runq_tail = NULL;
         g->runq_next = NULL;
+        leash__s.nrunq--;
     }
     return g;
 }
@@ -464,22 +466,23 @@ LEASH_PARKS void leash__park1(enum leash__wait w, enum leash__prim kind,
 size_t leash_settle(int64_t max_ns)
 {
     int64_t deadline;
-    long rounds;
+    size_t turns = 0;
 
     leash__init();
     deadline = leash__after_ns(max_ns);
 
     /* Bounded both ways: goroutines that keep yielding (two settlers, a
-     * polling loop) stop it once the deadline has passed and it has let
-     * everyone run a million rounds: enough for a chain of goroutines
+     * polling loop) stop it once the deadline has passed and the others
+     * have had a million turns in all: enough for a chain of goroutines
      * that each start the next to finish, some tens of ms of spinning. */
-    for (rounds = 0;; rounds++) {
+    for (;;) {
         int64_t when;
 
         leash__timers_run(leash_now());
         if (leash__s.runq_head != NULL) {
-            if (rounds >= 1000000 && leash_now() >= deadline)
+            if (turns >= 1000000 && leash_now() >= deadline)
                 break;
+            turns += leash__s.nrunq;
             leash_yield();
             continue;
         }

@@ -163,7 +163,7 @@
  *     goroutines always run until they block or exit; the grace only
  *     bounds waiting for sleeps and timers. A goroutine that never blocks
  *     (a polling loop) does not hold the check up: the wait ends once the
- *     grace has passed and every goroutine has had 1 000 000 turns
+ *     grace has passed and the goroutines have had 1 000 000 turns in all
  *     (leash_settle), and strict mode then reports it as "runnable".
  * LEASH_TIMEOUT=S
  *     The default .timeout in seconds (a decimal number, 0 to 86400; 0

@@ -54,9 +54,9 @@ int leash_set_stack_size(size_t bytes);
 /*
  * Run the other goroutines until none is runnable, waiting for timers due
  * within max_ns (0: none). Goroutines that never stop running (a polling
- * loop, another settler) end it once max_ns has passed and each has had
- * 1 000 000 turns. The harness uses it to let goroutines about to finish
- * finish. Result: the number of goroutines other than the caller still
+ * loop, another settler) end it once max_ns has passed and they have had
+ * 1 000 000 turns in all. The harness uses it to let goroutines about to
+ * finish finish. Result: the number of goroutines other than the caller still
  * alive, leaked ones included.
  */
 size_t leash_settle(int64_t max_ns);
