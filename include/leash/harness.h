@@ -56,6 +56,11 @@
  *                 there do not hide a leak. Goroutines started by the
  *                 suite's or the test's .init are checked with the
  *                 test's: a leaked one fails the test, strict or not.
+ *                 Known shortcoming: a goroutine that blocks while .init
+ *                 is still running (the .init yields or blocks) can be
+ *                 missed: pointers left in Criterion's own frames, which
+ *                 the scan must take as live, can keep what it waits on
+ *                 looking reachable. Start goroutines in the body.
  *
  * LEASH_STRICT_TEST(Suite, Name, ...)
  *     The same in strict mode: every goroutine still alive when the body
