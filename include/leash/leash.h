@@ -303,8 +303,9 @@ void leash_gc(void);
  * variables and goroutine stacks are seen). A pointer stored only there
  * is invisible: what it points to may be collected, and a goroutine
  * waiting on it may be judged leaked. Registering [lo, hi) makes the range
- * a root for the collector and for the leak analysis; remove it before
- * unmapping it. Result: 0, or -1 with errno EINVAL (lo >= hi; removing a
+ * a root for the collector and for the leak analysis. The range must stay
+ * mapped and readable while registered (each collection reads it): remove
+ * it before unmapping it; a range added twice is removed twice. Result: 0, or -1 with errno EINVAL (lo >= hi; removing a
  * range that was not added) or ENOMEM. Never blocks.
  */
 int leash_add_roots(void *lo, void *hi);
