@@ -305,8 +305,9 @@ void leash_gc(void);
  * waiting on it may be judged leaked. Registering [lo, hi) makes the range
  * a root for the collector and for the leak analysis. The range must stay
  * mapped and readable while registered (each collection reads it): remove
- * it before unmapping it; a range added twice is removed twice. Result: 0, or -1 with errno EINVAL (lo >= hi; removing a
- * range that was not added) or ENOMEM. Never blocks.
+ * it before unmapping it; a range added twice is removed twice.
+ * Result: 0, or -1 with errno EINVAL (lo >= hi; removing a range that was
+ * not added) or ENOMEM. Never blocks.
  */
 int leash_add_roots(void *lo, void *hi);
 int leash_remove_roots(void *lo, void *hi);
