@@ -161,6 +161,13 @@ void leash__waitq_remove(leash_waitq_t *q, leash__waiter_t *w);
 /* Runtime bookkeeping memory: zeroed, aborts when exhausted. */
 void *leash__xalloc(size_t size);
 void leash__xfree(void *p);
+/*
+ * Room for one more element in a growable array of bookkeeping memory
+ * holding n elements of size bytes in *cap slots: doubles it (first slots
+ * at first) when full. Result: the array, moved or not.
+ */
+void *leash__xgrow(void *v, size_t n, size_t *cap, size_t size,
+                   size_t first);
 /* Collected memory for runtime objects (channels, timers, contexts). */
 void *leash__gc_alloc(size_t size);
 

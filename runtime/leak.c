@@ -90,16 +90,8 @@ static void push_range(uintptr_t lo, uintptr_t hi)
 {
     if (hi <= lo)
         return;
-    if (sc.nwork == sc.work_cap) {
-        size_t cap = sc.work_cap != 0 ? sc.work_cap * 2 : 1024;
-        range_t *w = leash__xalloc(cap * sizeof *w);
-
-        if (sc.nwork != 0)
-            memcpy(w, sc.work, sc.nwork * sizeof *w);
-        leash__xfree(sc.work);
-        sc.work = w;
-        sc.work_cap = cap;
-    }
+    sc.work = leash__xgrow(sc.work, sc.nwork, &sc.work_cap, sizeof *sc.work,
+                           1024);
     sc.work[sc.nwork].lo = lo;
     sc.work[sc.nwork].hi = hi;
     sc.nwork++;

@@ -372,16 +372,8 @@ int leash_add_roots(void *lo, void *hi)
         errno = EINVAL;
         return -1;
     }
-    if (user_roots.n == user_roots.cap) {
-        size_t cap = user_roots.cap != 0 ? user_roots.cap * 2 : 8;
-        leash__block_t *v = leash__xalloc(cap * sizeof *v);
-
-        if (user_roots.n != 0)
-            memcpy(v, user_roots.v, user_roots.n * sizeof *v);
-        leash__xfree(user_roots.v);
-        user_roots.v = v;
-        user_roots.cap = cap;
-    }
+    user_roots.v = leash__xgrow(user_roots.v, user_roots.n, &user_roots.cap,
+                                sizeof *user_roots.v, 8);
     user_roots.v[user_roots.n].base = (uintptr_t)lo;
     user_roots.v[user_roots.n].size = (uintptr_t)hi - (uintptr_t)lo;
     user_roots.n++;

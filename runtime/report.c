@@ -121,16 +121,7 @@ static void add(leash_report_t *r, leash__g_t *g, int64_t now)
 {
     leash_goroutine_t *o;
 
-    if (r->n == r->cap) {
-        size_t cap = r->cap != 0 ? r->cap * 2 : 16;
-        leash_goroutine_t *v = leash__xalloc(cap * sizeof *v);
-
-        if (r->n != 0)
-            memcpy(v, r->gs, r->n * sizeof *v);
-        leash__xfree(r->gs);
-        r->gs = v;
-        r->cap = cap;
-    }
+    r->gs = leash__xgrow(r->gs, r->n, &r->cap, sizeof *r->gs, 16);
     o = &r->gs[r->n++];
     memset(o, 0, sizeof *o);
     o->id = g->id;

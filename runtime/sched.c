@@ -52,6 +52,21 @@ void leash__xfree(void *p)
     __libc_free(p);
 }
 
+void *leash__xgrow(void *v, size_t n, size_t *cap, size_t size,
+                   size_t first)
+{
+    void *w;
+
+    if (n < *cap)
+        return v;
+    *cap = *cap != 0 ? *cap * 2 : first;
+    w = leash__xalloc(*cap * size);
+    if (n != 0)
+        memcpy(w, v, n * size);
+    leash__xfree(v);
+    return w;
+}
+
 static const char *const wait_names[LEASH_WAIT_COUNT] = {
     [LEASH_WAIT_NONE] = "",
     [LEASH_WAIT_CHAN_RECV] = "chan receive",

@@ -99,16 +99,7 @@ void leash__timer_start(leash_timer_t *t, int64_t when)
 {
     if (t->index >= 0)
         leash__timer_cancel(t);
-    if (th.n == th.cap) {
-        size_t cap = th.cap != 0 ? th.cap * 2 : 64;
-        leash_timer_t **h = leash__xalloc(cap * sizeof *h);
-
-        if (th.n != 0)
-            memcpy(h, th.heap, th.n * sizeof *h);
-        leash__xfree(th.heap);
-        th.heap = h;
-        th.cap = cap;
-    }
+    th.heap = leash__xgrow(th.heap, th.n, &th.cap, sizeof *th.heap, 64);
     t->when = when;
     heap_set(th.n++, t);
     sift_up(th.n - 1);
