@@ -45,6 +45,7 @@
 #include <gc/gc_mark.h>
 #include <gc/gc_inline.h>
 #include <link.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,7 +73,9 @@ static struct scan {
     leash__block_t *blocks;
     size_t nblocks;
     uint8_t *block_marked;
-    uintptr_t *seen;       /* open addressing set of object bases */
+    uint64_t *seen_bits;   /* one bit per 16-byte granule of the heap */
+    size_t seen_bits_len;  /* bytes mapped */
+    uintptr_t *seen;       /* else: open addressing set of object bases */
     size_t seen_cap, seen_n;
     wait_edge_t *edges;
     size_t nedges;
@@ -120,10 +123,24 @@ static void seen_grow(void)
     leash__xfree(old);
 }
 
-/* Result: true when base was not in the set. */
+/*
+ * Result: true when base was not in the set. The bitmap over the
+ * collector's heap costs one bit per granule and no cache miss per probe
+ * beyond its own word; the hash set serves when it could not be mapped.
+ */
 static bool seen_add(uintptr_t base)
 {
     size_t mask, i;
+
+    if (sc.seen_bits != NULL) {
+        size_t k = (base - (sc.heap_lo & ~(uintptr_t)15)) >> 4;
+        uint64_t bit = (uint64_t)1 << (k & 63);
+
+        if (sc.seen_bits[k >> 6] & bit)
+            return false;
+        sc.seen_bits[k >> 6] |= bit;
+        return true;
+    }
 
     if ((sc.seen_n + 1) * 2 >= sc.seen_cap)
         seen_grow();
@@ -401,6 +418,16 @@ static void build_tables(void)
     }
     sc.heap_lo = (uintptr_t)GC_least_plausible_heap_addr;
     sc.heap_hi = (uintptr_t)GC_greatest_plausible_heap_addr;
+
+    /* Untouched pages of the bitmap cost nothing. */
+    if (sc.heap_hi > sc.heap_lo) {
+        sc.seen_bits_len = ((sc.heap_hi - sc.heap_lo) >> 7) + 16;
+        sc.seen_bits = mmap(NULL, sc.seen_bits_len, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                            -1, 0);
+        if (sc.seen_bits == MAP_FAILED)
+            sc.seen_bits = NULL;
+    }
 }
 
 static void free_tables(void)
@@ -410,6 +437,8 @@ static void free_tables(void)
     leash__xfree(sc.blocks);
     leash__xfree(sc.block_marked);
     leash__xfree(sc.seen);
+    if (sc.seen_bits != NULL)
+        munmap(sc.seen_bits, sc.seen_bits_len);
     leash__xfree(sc.work);
     memset(&sc, 0, sizeof sc);
 }
