@@ -84,7 +84,6 @@ static struct scan {
     /* Bounds of the stacks and blocks, and of the collector's heap: most
      * words scanned are not pointers and fall outside both. */
     uintptr_t known_lo, known_hi, heap_lo, heap_hi;
-    leash_analysis_stats_t stats;
 } sc;
 
 /* ---- Worklist and sets ------------------------------------------- */
@@ -235,7 +234,6 @@ static void reach_stack(sreg_t *s)
     if (s->scanned)
         return;
     s->scanned = true;
-    sc.stats.stacks_scanned++;
     reach(s->live_lo, s->hi, true);
 }
 
@@ -257,7 +255,6 @@ static void consider(uintptr_t w)
         if (!GC_is_marked(base) || !seen_add((uintptr_t)base))
             return;
         kind = GC_get_kind_and_size(base, &size);
-        sc.stats.objects_scanned++;
         reach((uintptr_t)base, (uintptr_t)base + size,
               kind != GC_I_PTRFREE);
         return;
@@ -273,7 +270,6 @@ static void consider(uintptr_t w)
         const leash__block_t *b = &sc.blocks[bi];
 
         sc.block_marked[bi] = 1;
-        sc.stats.blocks_scanned++;
         reach(b->base, b->base + b->size, true);
     }
 }
@@ -284,10 +280,8 @@ NO_ASAN static void drain(void)
         range_t r = sc.work[--sc.nwork];
         uintptr_t p = (r.lo + 7) & ~(uintptr_t)7;
 
-        for (; p + sizeof(uintptr_t) <= r.hi; p += sizeof(uintptr_t)) {
-            sc.stats.words_scanned++;
+        for (; p + sizeof(uintptr_t) <= r.hi; p += sizeof(uintptr_t))
             consider(*(const uintptr_t *)p);
-        }
     }
 }
 
@@ -468,10 +462,8 @@ static void analyse(void)
         if (is_candidate(g) && !g->scan_live) {
             g->state = LEASH_G_LEAKED;
             g->leak_time = now;
-            sc.stats.leaked++;
         }
     }
-    sc.stats.goroutines = leash__s.nall;
 }
 
 /* ---- Running on a stack of its own ------------------------------- */
@@ -497,7 +489,7 @@ static void side_entry(void *unused)
     leash__fatal("runtime: the leak analysis stack was resumed");
 }
 
-void leash__analyse(leash_analysis_stats_t *stats)
+void leash__analyse(void)
 {
     leash__g_t *cur;
     void *sp;
@@ -517,7 +509,5 @@ void leash__analyse(leash_analysis_stats_t *stats)
     leash__swap(&cur->sp, &sp);
     leash__fiber_entered(cur->asan_fake);
 
-    if (stats != NULL)
-        *stats = sc.stats;
     free_tables();
 }

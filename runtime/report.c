@@ -178,7 +178,7 @@ LEASH_NOINLINE leash_report_t *leash_find_leaks(void)
     int64_t now;
 
     scrub_stack();
-    leash__analyse(NULL);
+    leash__analyse();
     r = leash__xalloc(sizeof *r);
     now = leash_now();
     for (g = leash__s.all; g != NULL; g = g->all_next)

@@ -253,14 +253,6 @@ void leash__fiber_entered(void *save)
 {
     __sanitizer_finish_switch_fiber(save, NULL, NULL);
 }
-#else
-void leash__fiber_enter(void **save, const void *lo, const void *hi)
-{
-}
-
-void leash__fiber_entered(void *save)
-{
-}
 #endif
 
 /* First code of a new goroutine, called by the trampoline. */
